@@ -1,0 +1,1 @@
+"""Entities, value objects and rules, one module per concept."""

@@ -1,0 +1,32 @@
+"""Phone numbers in E.164, read with a default country when written without a prefix."""
+
+from __future__ import annotations
+
+import phonenumbers
+
+from nexus_core.errors import ValidationFailed
+
+# Longest input worth parsing; anything longer is certainly not a phone number.
+_RAW_MAX = 64
+
+
+def to_e164(raw: str, default_country: str) -> str:
+    """``"600 111 222"`` with ``"ES"`` → ``"+34600111222"``; ``00`` prefixes, spaces, dots,
+    dashes and parentheses are accepted. Raises ``ValidationFailed`` (``phone.invalid``)."""
+    text = raw.strip()
+    if not text or len(text) > _RAW_MAX:
+        raise ValidationFailed.single("phone", "phone.invalid")
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    try:
+        number = phonenumbers.parse(text, default_country.upper())
+    except phonenumbers.NumberParseException:
+        raise ValidationFailed.single("phone", "phone.invalid") from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationFailed.single("phone", "phone.invalid")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def is_known_region(code: str) -> bool:
+    """Whether ``code`` is an ISO 3166 alpha-2 region whose phone numbers we can read."""
+    return code.upper() in phonenumbers.SUPPORTED_REGIONS

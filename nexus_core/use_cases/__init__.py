@@ -1,0 +1,1 @@
+"""One function per action the product offers; each runs as one unit of work."""
