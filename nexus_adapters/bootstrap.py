@@ -1,0 +1,68 @@
+"""Builds every adapter from the settings: the one place the outside world is wired up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine, text
+
+from nexus_adapters.config import Settings
+from nexus_adapters.security.passwords import BcryptHasher
+from nexus_adapters.security.secret_box import FernetSecretBox
+from nexus_adapters.security.tokens import SessionTokens
+from nexus_adapters.sql.engine import build_engine
+from nexus_adapters.sql.migrate import upgrade
+from nexus_adapters.sql.unit_of_work import SqlUnitOfWorkFactory
+from nexus_core.domain.rate_limits import AuthLimits, Limit
+from nexus_core.use_cases.context import Ports
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Adapters:
+    """Everything a process needs, built from one ``Settings``; ``close()`` releases it."""
+
+    settings: Settings
+    engine: Engine
+    ports: Ports
+
+    def database_ready(self) -> bool:
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception:  # noqa: BLE001 - any failure means "not ready"
+            return False
+        return True
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def build_adapters(settings: Settings) -> Adapters:
+    settings = settings.with_secret_key()
+    assert settings.secret_key is not None
+    engine = build_engine(settings.database_url, settings.db_pool_size)
+    secret_box = FernetSecretBox.from_settings(settings.encryption_keys, settings.secret_key)
+    ports = Ports(
+        uow=SqlUnitOfWorkFactory(engine, secret_box),
+        hasher=BcryptHasher(),
+        tokens=SessionTokens(),
+        clock=utc_now,
+        auth_limits=AuthLimits(
+            auth_requests_per_address=Limit(settings.auth_rate_per_minute, timedelta(minutes=1))
+        ),
+    )
+    return Adapters(settings, engine, ports)
+
+
+def migrate(settings: Settings) -> None:
+    """Apply the schema migrations (``nexus db upgrade``; ``nexus serve`` runs it first)."""
+    engine = build_engine(settings.database_url, 1)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()

@@ -1,0 +1,52 @@
+"""bcrypt password hashing (cost 12)."""
+
+from __future__ import annotations
+
+import threading
+
+import bcrypt
+
+from nexus_core.domain.passwords import PASSWORD_MAX_BYTES
+
+BCRYPT_COST = 12
+
+
+class BcryptHasher:
+    """bcrypt with a bounded number of concurrent hashes per process.
+
+    A hash costs about a quarter of a second of CPU; bounding how many run at once keeps the
+    rest of the API responsive while logins run at full speed.
+    """
+
+    def __init__(self, cost: int = BCRYPT_COST, max_concurrent: int = 1) -> None:
+        self._cost = cost
+        self._slots = threading.BoundedSemaphore(max_concurrent)
+        self._decoy: str | None = None
+
+    def hash(self, password: str) -> str:
+        secret = _encode(password)
+        with self._slots:
+            return bcrypt.hashpw(secret, bcrypt.gensalt(self._cost)).decode("ascii")
+
+    def verify(self, password: str, password_hash: str) -> bool:
+        try:
+            secret = _encode(password)
+            with self._slots:
+                return bcrypt.checkpw(secret, password_hash.encode("ascii"))
+        except ValueError:
+            return False
+
+    @property
+    def decoy_hash(self) -> str:
+        """Made on first use (not at import) with the same cost, so verifying it takes as long."""
+        if self._decoy is None:
+            self._decoy = self.hash("decoy password that matches no account")
+        return self._decoy
+
+
+def _encode(password: str) -> bytes:
+    """UTF-8 bytes, refusing (never truncating) anything bcrypt would cut."""
+    secret = password.encode("utf-8")
+    if len(secret) > PASSWORD_MAX_BYTES:
+        raise ValueError("password longer than bcrypt accepts")
+    return secret

@@ -1,0 +1,1 @@
+"""SQLAlchemy Core persistence: tables, engines, repositories, unit of work, migrations."""

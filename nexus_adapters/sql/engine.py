@@ -1,0 +1,59 @@
+"""Engines tuned for a web server: SQLite (embedded default) and PostgreSQL (production)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.pool import ConnectionPoolEntry
+
+# An option of a Connection: its transactions take SQLite's write lock when they begin, so
+# two writers queue on busy_timeout instead of failing with "database is locked" on upgrade.
+WRITE_OPTION = "nexus_write"
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def build_engine(database_url: str, pool_size: int) -> Engine:
+    """An engine with ``pool_size`` connections (sized with the handler thread pool)."""
+    if database_url.startswith("sqlite"):
+        return _sqlite_engine(database_url, pool_size)
+    return create_engine(
+        database_url,
+        pool_size=pool_size,
+        max_overflow=0,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+        connect_args={"application_name": "nexus"},
+    )
+
+
+def _sqlite_engine(database_url: str, pool_size: int) -> Engine:
+    in_memory = database_url in {"sqlite://", "sqlite:///:memory:"}
+    if in_memory:
+        raise ValueError("an in-memory SQLite database cannot be shared; use a file")
+    engine = create_engine(
+        database_url,
+        pool_size=pool_size,
+        max_overflow=0,
+        connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _tune(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        # Let SQLAlchemy's "begin" event (below) decide how each transaction starts.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA cache_size=-16000")
+        cursor.execute("PRAGMA temp_store=MEMORY")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Any) -> None:
+        writer = connection.get_execution_options().get(WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
+
+    return engine

@@ -1,0 +1,1 @@
+"""Repositories on SQLAlchemy Core: rows in, domain objects out."""

@@ -1,0 +1,58 @@
+"""One database transaction over every repository; rolls back unless committed."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import Connection, Engine
+
+from nexus_adapters.sql.engine import WRITE_OPTION
+from nexus_adapters.sql.repositories.rate_counters import SqlRateCounters
+from nexus_adapters.sql.repositories.sessions import SqlSessions
+from nexus_adapters.sql.repositories.users import SqlUsers
+from nexus_core.ports import SecretBox
+
+
+class SqlUnitOfWork:
+    def __init__(self, engine: Engine, secret_box: SecretBox, *, write: bool) -> None:
+        self._engine = engine
+        self._secret_box = secret_box
+        self._write = write
+
+    def __enter__(self) -> Self:
+        connection: Connection = self._engine.connect()
+        if self._write:
+            connection.execution_options(**{WRITE_OPTION: True})
+        self._connection = connection
+        self._transaction = connection.begin()
+        self.users = SqlUsers(connection, self._secret_box)
+        self.sessions = SqlSessions(connection, self._secret_box)
+        self.rate_counters = SqlRateCounters(connection)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if self._transaction.is_active:
+                self._transaction.rollback()
+        finally:
+            self._connection.close()
+
+    def commit(self) -> None:
+        self._transaction.commit()
+
+
+class SqlUnitOfWorkFactory:
+    """What the use cases call to open a unit of work on this engine."""
+
+    def __init__(self, engine: Engine, secret_box: SecretBox) -> None:
+        self.engine = engine
+        self._secret_box = secret_box
+
+    def __call__(self, *, write: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, self._secret_box, write=write)

@@ -1,0 +1,93 @@
+"""The composition root: ``create_app(settings=None)`` builds adapters and the Litestar app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio.to_thread
+from litestar import Litestar
+from litestar.config.compression import CompressionConfig
+from litestar.config.cors import CORSConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.types import Message, Scope
+
+from nexus_adapters.bootstrap import Adapters, build_adapters
+from nexus_adapters.config import Settings
+from nexus_http.controllers.auth import AuthController
+from nexus_http.controllers.operations import OperationsController
+from nexus_http.controllers.profile import ProfileController
+from nexus_http.errors import EXCEPTION_HANDLERS
+from nexus_http.logging_setup import configure_logging
+from nexus_http.middleware.content_type import JsonBodyMiddleware
+from nexus_http.middleware.csrf import CsrfOriginMiddleware
+from nexus_http.middleware.request_log import RequestLogMiddleware
+
+JSON_BODY_LIMIT = 1024 * 1024
+API_VERSION = "1.0.0"
+
+
+async def _security_headers(message: Message, scope: Scope) -> None:
+    if message["type"] == "http.response.start":
+        message.setdefault("headers", [])
+        message["headers"] = [*message["headers"], (b"x-content-type-options", b"nosniff")]
+
+
+def create_app(settings: Settings | None = None, adapters: Adapters | None = None) -> Litestar:
+    """Build the application. Nothing connects until the first request.
+
+    ``adapters`` lets a caller (tests, embedding programs) share already-built adapters.
+    """
+    settings = settings or Settings.from_env()
+    configure_logging(settings.production)
+    adapters = adapters or build_adapters(settings)
+    settings = adapters.settings
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
+        # Handler threads and database connections are one budget: a handler never waits for
+        # a connection while holding a thread another request needs.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.db_pool_size
+        try:
+            yield
+        finally:
+            adapters.close()
+
+    app = Litestar(
+        route_handlers=[AuthController, ProfileController, OperationsController],
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[CsrfOriginMiddleware(settings.cors_origins), JsonBodyMiddleware()],
+        cors_config=CORSConfig(
+            allow_origins=list(settings.cors_origins),
+            allow_credentials=True,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=["Content-Type", "Accept-Language", "X-Request-ID"],
+            expose_headers=["Retry-After", "X-Request-ID", "Content-Disposition"],
+            max_age=600,
+        ),
+        compression_config=CompressionConfig(backend="gzip", minimum_size=1024, gzip_compress_level=6),
+        before_send=[_security_headers],
+        request_max_body_size=JSON_BODY_LIMIT,
+        openapi_config=OpenAPIConfig(
+            title="Nexus Communicator API",
+            version=API_VERSION,
+            description="REST API of Nexus Communicator. Errors are RFC 9457 problem details "
+            "with an `error` member (Spanish by default, English with Accept-Language: en).",
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin()],
+        ),
+        lifespan=[lifespan],
+        state=_state(adapters),
+        debug=False,
+    )
+    # Outermost layer, so that every request is logged, including those no route matches.
+    app.asgi_handler = RequestLogMiddleware(app.asgi_handler)
+    return app
+
+
+def _state(adapters: Adapters) -> Any:
+    from litestar.datastructures import State
+
+    return State({"adapters": adapters})

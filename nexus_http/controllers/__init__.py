@@ -1,0 +1,1 @@
+"""One controller per resource; each handler parses, calls one use case, shapes the answer."""

@@ -1,0 +1,93 @@
+"""``/api/profile``: profile and settings, API key status, password change, account deletion."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, delete, get, post, put
+
+from nexus_core.use_cases import accounts, profile
+from nexus_http.controllers.auth import say
+from nexus_http.controllers.docs import problems
+from nexus_http.schemas.common import MessageOut
+from nexus_http.schemas.users import (
+    ApiKeys,
+    ApiKeysEnvelope,
+    ChangePasswordIn,
+    DeleteAccountIn,
+    ProfileIn,
+    UserEnvelope,
+    UserMessageEnvelope,
+    UserOut,
+)
+from nexus_http.session_cookie import adapters_of, client_address, expired_cookie, require_session
+
+AnyRequest = Request[Any, Any, Any]
+
+
+class ProfileController(Controller):
+    path = "/api/profile"
+    tags = ["Profile and settings"]
+
+    @get("/", sync_to_thread=True, summary="The user's profile and settings", responses=problems(401))
+    def show(self, request: AnyRequest) -> UserEnvelope:
+        return UserEnvelope(user=UserOut.of(require_session(request).user))
+
+    @put(
+        "/",
+        sync_to_thread=True,
+        summary="Change any subset of the profile's writable fields",
+        description=(
+            "`*_api_key`: the mask leaves the key unchanged, `\"\"` or `null` clears it, "
+            "anything else replaces it. `email` and read-only fields are ignored."
+        ),
+        responses=problems(400, 401, 403, 413, 415),
+    )
+    def update(self, request: AnyRequest, data: ProfileIn) -> UserMessageEnvelope:
+        current = require_session(request)
+        user = profile.update_profile(adapters_of(request).ports, current.user.id, data.changes())
+        return UserMessageEnvelope(message=say(request, "ok.profile_updated"), user=UserOut.of(user))
+
+    @get(
+        "/api-keys",
+        sync_to_thread=True,
+        summary="Which channel credentials are configured, masked",
+        responses=problems(401),
+    )
+    def api_keys(self, request: AnyRequest) -> ApiKeysEnvelope:
+        return ApiKeysEnvelope(api_keys=ApiKeys.of(require_session(request).user))
+
+    @post(
+        "/change-password",
+        status_code=200,
+        sync_to_thread=True,
+        summary="Change the password; every other session is revoked",
+        description="A wrong current password is a 400 (the client stays logged in).",
+        responses=problems(400, 401, 403, 413, 415, 429),
+    )
+    def change_password(self, request: AnyRequest, data: ChangePasswordIn) -> MessageOut:
+        accounts.change_password(
+            adapters_of(request).ports,
+            require_session(request),
+            current_password=data.current_password,
+            new_password=data.new_password,
+            client_address=client_address(request),
+        )
+        return MessageOut(message=say(request, "ok.password_changed"))
+
+    @delete(
+        "/delete-account",
+        status_code=200,
+        sync_to_thread=True,
+        summary="Delete the account and everything it owns",
+        description="A wrong password is a 400.",
+        responses=problems(400, 401, 403, 413, 415),
+    )
+    def delete_account(self, request: AnyRequest, data: DeleteAccountIn) -> Response[MessageOut]:
+        accounts.delete_account(
+            adapters_of(request).ports, require_session(request), password=data.password
+        )
+        return Response(
+            MessageOut(message=say(request, "ok.account_deleted")),
+            cookies=[expired_cookie(request)],
+        )

@@ -1,0 +1,125 @@
+"""Every human-readable message of the API, in Spanish (default) and English, by code.
+
+Codes come from the core's ``DomainError``s (``user.email_taken``) or from the HTTP layer
+(``http.not_found``). One catalogue, so a wording changes in exactly one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+CATALOGUE: dict[str, tuple[str, str]] = {
+    # Field rules
+    "field.required": ("Este campo es obligatorio", "This field is required"),
+    "field.too_long": (
+        "Es demasiado largo (máximo {max} caracteres)",
+        "It is too long (at most {max} characters)",
+    ),
+    "field.wrong_type": ("El valor no tiene el tipo esperado", "The value has the wrong type"),
+    "field.invalid": ("El valor no es válido", "The value is not valid"),
+    "validation.failed": ("Los datos enviados no son válidos", "The data sent is not valid"),
+    "email.invalid": ("El correo electrónico no es válido", "The email address is not valid"),
+    "phone.invalid": ("El teléfono no es válido", "The phone number is not valid"),
+    "password.too_short": (
+        "La contraseña debe tener al menos {min} caracteres",
+        "The password must be at least {min} characters long",
+    ),
+    "password.too_long": (
+        "La contraseña no puede superar {max} bytes",
+        "The password cannot be longer than {max} bytes",
+    ),
+    "language.invalid": ("El idioma debe ser es o en", "The language must be es or en"),
+    "theme.invalid": (
+        "El tema debe ser light, dark o system",
+        "The theme must be light, dark or system",
+    ),
+    "timezone.invalid": (
+        "La zona horaria no es válida (usa un nombre IANA como Europe/Madrid)",
+        "The time zone is not valid (use an IANA name such as Europe/Madrid)",
+    ),
+    "country.invalid": (
+        "El país debe ser un código ISO de dos letras (por ejemplo ES)",
+        "The country must be a two-letter ISO code (for example ES)",
+    ),
+    "send_rate.out_of_range": (
+        "El ritmo de envío debe estar entre {min} y {max} mensajes por minuto",
+        "The sending rate must be between {min} and {max} messages a minute",
+    ),
+    # Accounts and sessions
+    "user.email_taken": (
+        "Ya existe una cuenta con este correo electrónico",
+        "An account with this email already exists",
+    ),
+    "auth.invalid_credentials": (
+        "Correo electrónico o contraseña incorrectos",
+        "Incorrect email or password",
+    ),
+    "auth.not_authenticated": (
+        "No has iniciado sesión o tu sesión ha caducado",
+        "You are not logged in or your session has expired",
+    ),
+    "auth.session_expired": (
+        "Tu sesión ha caducado; inicia sesión de nuevo",
+        "Your session has expired; please log in again",
+    ),
+    "auth.wrong_password": ("La contraseña actual no es correcta", "The current password is wrong"),
+    "auth.locked_out": (
+        "Demasiados intentos fallidos; inténtalo de nuevo en {retry_after} segundos",
+        "Too many failed attempts; try again in {retry_after} seconds",
+    ),
+    "rate.too_many_attempts": (
+        "Demasiadas solicitudes; inténtalo de nuevo en {retry_after} segundos",
+        "Too many requests; try again in {retry_after} seconds",
+    ),
+    "resource.not_found": ("No encontrado", "Not found"),
+    "resource.conflict": ("La operación entra en conflicto con el estado actual", "Conflict"),
+    "rule.refused": ("La operación no está permitida", "The operation is not allowed"),
+    # Success messages
+    "ok.registered": ("Usuario registrado correctamente", "Registered successfully"),
+    "ok.logged_in": ("Sesión iniciada correctamente", "Logged in successfully"),
+    "ok.logged_out": ("Sesión cerrada correctamente", "Logged out successfully"),
+    "ok.password_changed": ("Contraseña actualizada correctamente", "Password changed"),
+    "ok.account_deleted": ("Cuenta eliminada correctamente", "Account deleted"),
+    "ok.profile_updated": ("Perfil actualizado correctamente", "Profile updated"),
+    # HTTP
+    "http.bad_request": ("La solicitud no es válida", "The request is not valid"),
+    "http.malformed_json": (
+        "El cuerpo de la solicitud no es JSON válido",
+        "The request body is not valid JSON",
+    ),
+    "http.unsupported_media_type": (
+        "El cuerpo debe enviarse como application/json",
+        "The body must be sent as application/json",
+    ),
+    "http.not_found": ("La ruta solicitada no existe", "The requested path does not exist"),
+    "http.method_not_allowed": (
+        "Método no permitido en esta ruta",
+        "Method not allowed on this path",
+    ),
+    "http.body_too_large": (
+        "El cuerpo de la solicitud es demasiado grande",
+        "The request body is too large",
+    ),
+    "http.csrf_rejected": (
+        "Solicitud rechazada: origen no permitido",
+        "Request refused: origin not allowed",
+    ),
+    "http.internal_error": (
+        "Error interno del servidor; inténtalo de nuevo más tarde",
+        "Internal server error; please try again later",
+    ),
+    "http.unavailable": ("El servicio no está disponible", "The service is unavailable"),
+}
+
+
+def translate(code: str, language: str, params: Mapping[str, Any] | None = None) -> str:
+    """The message for ``code`` in ``language`` (``es`` or ``en``), with ``params`` filled in."""
+    spanish, english = CATALOGUE.get(code) or CATALOGUE["http.bad_request"]
+    template = english if language == "en" else spanish
+    if not params:
+        return template
+    try:
+        return template.format(**params)
+    except (KeyError, IndexError, ValueError):
+        return template

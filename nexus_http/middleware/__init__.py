@@ -1,0 +1,1 @@
+"""Cross-cutting request handling: request log, CSRF origin rule, content type, headers."""
