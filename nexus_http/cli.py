@@ -1,0 +1,110 @@
+"""The ``nexus`` command: run the server, migrate the database."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from nexus_adapters.bootstrap import migrate
+from nexus_adapters.config import ConfigurationError, Settings
+
+APP_FACTORY = "nexus_http.app:create_app"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nexus",
+        description="Nexus Communicator backend. Settings come from environment variables and an "
+        "optional .env file in the working directory (see README: Configuration).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser(
+        "serve",
+        help="migrate the database, then serve the REST API",
+        description="Apply pending migrations, then serve the API on HOST:PORT with N worker "
+        "processes. With no configuration at all it uses a SQLite file (nexus.db) in the working "
+        "directory and listens on 127.0.0.1:5000.",
+    )
+    serve.add_argument("--host", help="address to listen on (default: $HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default: $PORT or 5000)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="server processes (default: one per CPU core)",
+    )
+    serve.add_argument(
+        "--no-migrate", action="store_true", help="do not apply migrations before serving"
+    )
+
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="DB_COMMAND")
+    db_commands.add_parser(
+        "upgrade", help="apply pending schema migrations (safe to run repeatedly)"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "db":
+            settings = Settings.from_env()
+            migrate(settings)
+            print("database schema is up to date", file=sys.stderr)
+            return 0
+        return _serve(args)
+    except ConfigurationError as problem:
+        print(f"nexus: configuration error: {problem}", file=sys.stderr)
+        return 2
+
+
+def _serve(args: argparse.Namespace) -> int:
+    # Worker processes build their own settings from the environment: pass overrides through it.
+    if args.host:
+        os.environ["HOST"] = args.host
+    if args.port:
+        os.environ["PORT"] = str(args.port)
+    settings = Settings.from_env()
+    settings.with_secret_key()  # create the development key once, before workers race for it
+    if not args.no_migrate:
+        migrate(settings)
+    workers = args.workers or os.cpu_count() or 1
+    if workers < 1:
+        raise ConfigurationError("--workers must be at least 1")
+
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    print(
+        f"nexus: serving on http://{settings.host}:{settings.port} with {workers} worker(s), "
+        f"database {_describe(settings.database_url)}",
+        file=sys.stderr,
+    )
+    Granian(
+        APP_FACTORY,
+        factory=True,
+        address=settings.host,
+        port=settings.port,
+        interface=Interfaces.ASGI,
+        workers=workers,
+        blocking_threads=1,
+        backlog=2048,
+        log_access=False,
+        respawn_failed_workers=True,
+    ).serve()
+    return 0
+
+
+def _describe(database_url: str) -> str:
+    """The database URL without its password."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(database_url).render_as_string(hide_password=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
