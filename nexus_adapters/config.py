@@ -126,7 +126,9 @@ class Settings:
             whatsapp_app_secret=get("NEXUS_WHATSAPP_APP_SECRET") or None,
             whatsapp_verify_token=get("NEXUS_WHATSAPP_VERIFY_TOKEN") or None,
             smtp_host=get("NEXUS_SMTP_HOST", defaults.smtp_host),
-            smtp_port=_integer(get("NEXUS_SMTP_PORT", str(defaults.smtp_port)), "NEXUS_SMTP_PORT", 1),
+            smtp_port=_integer(
+                get("NEXUS_SMTP_PORT", str(defaults.smtp_port)), "NEXUS_SMTP_PORT", 1
+            ),
             smtp_starttls=_flag(get("NEXUS_SMTP_STARTTLS", "true"), "NEXUS_SMTP_STARTTLS"),
             gemini_api_url=get("NEXUS_GEMINI_API_URL", defaults.gemini_api_url).rstrip("/"),
             gemini_model=get("NEXUS_GEMINI_MODEL", defaults.gemini_model),

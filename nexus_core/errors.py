@@ -5,8 +5,9 @@ The core knows nothing of HTTP statuses or languages; it only says *what* went w
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
@@ -19,7 +20,7 @@ class FieldError:
 
     field: str
     code: str
-    params: Mapping[str, Any] = field(default_factory=lambda: _NO_PARAMS)
+    params: Mapping[str, Any] = dataclasses.field(default_factory=lambda: _NO_PARAMS)
 
 
 class DomainError(Exception):
@@ -91,7 +92,7 @@ class Collector:
         self.errors.append(FieldError(field_name, code, MappingProxyType(params)))
 
     def check(self, field_name: str, run: Any) -> Any:
-        """Call ``run()``; record its ``ValidationFailed`` under ``field_name`` instead of raising."""
+        """Call ``run()``; record its ``ValidationFailed`` under ``field_name``, don't raise."""
         try:
             return run()
         except ValidationFailed as failure:

@@ -67,7 +67,9 @@ def create_app(settings: Settings | None = None, adapters: Adapters | None = Non
             expose_headers=["Retry-After", "X-Request-ID", "Content-Disposition"],
             max_age=600,
         ),
-        compression_config=CompressionConfig(backend="gzip", minimum_size=1024, gzip_compress_level=6),
+        compression_config=CompressionConfig(
+            backend="gzip", minimum_size=1024, gzip_compress_level=6
+        ),
         before_send=[_security_headers],
         request_max_body_size=JSON_BODY_LIMIT,
         openapi_config=OpenAPIConfig(

@@ -15,6 +15,7 @@ import msgspec
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.types import ExceptionHandlersMap
 
 from nexus_core.errors import (
     Conflict,
@@ -77,9 +78,7 @@ def problem_response(
     headers: Mapping[str, str] | None = None,
 ) -> Response[Problem]:
     language = preferred_language(request.headers.get("accept-language"))
-    fields = [
-        ProblemField(e.field, translate(e.code, language, e.params)) for e in field_errors
-    ]
+    fields = [ProblemField(e.field, translate(e.code, language, e.params)) for e in field_errors]
     message = translate(code, language, params)
     if fields:
         first = field_errors[0]
@@ -139,7 +138,9 @@ def _field_errors_from(exc: ValidationException) -> list[FieldError]:
 def http_exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
     assert isinstance(exc, HTTPException)
     status = exc.status_code
-    headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() in {"allow", "retry-after"}}
+    headers = {
+        k: v for k, v in (exc.headers or {}).items() if k.lower() in {"allow", "retry-after"}
+    }
     if isinstance(exc, ValidationException):
         fields = _field_errors_from(exc)
         if fields and not (len(fields) == 1 and not fields[0].field):
@@ -165,7 +166,7 @@ def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
     return problem_response(request, 500, "http.internal_error")
 
 
-EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     DomainError: domain_error_handler,
     HTTPException: http_exception_handler,
     Exception: internal_error_handler,

@@ -42,7 +42,9 @@ class FernetSecretBox:
         try:
             return self._fernet.decrypt(ciphertext.encode("ascii")).decode("utf-8")
         except InvalidToken:
-            raise SecretUnreadable("a stored secret cannot be decrypted with the configured keys") from None
+            raise SecretUnreadable(
+                "a stored secret cannot be decrypted with the configured keys"
+            ) from None
 
     def rotate(self, ciphertext: str) -> str:
         """Re-encrypt under the newest key."""

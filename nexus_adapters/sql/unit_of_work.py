@@ -11,10 +11,19 @@ from nexus_adapters.sql.engine import WRITE_OPTION
 from nexus_adapters.sql.repositories.rate_counters import SqlRateCounters
 from nexus_adapters.sql.repositories.sessions import SqlSessions
 from nexus_adapters.sql.repositories.users import SqlUsers
-from nexus_core.ports import SecretBox
+from nexus_core.ports import (
+    RateCounterRepository,
+    SecretBox,
+    SessionRepository,
+    UserRepository,
+)
 
 
 class SqlUnitOfWork:
+    users: UserRepository
+    sessions: SessionRepository
+    rate_counters: RateCounterRepository
+
     def __init__(self, engine: Engine, secret_box: SecretBox, *, write: bool) -> None:
         self._engine = engine
         self._secret_box = secret_box

@@ -29,9 +29,7 @@ class Session:
     last_seen_at: datetime
 
     def expired(self, now: datetime, policy: SessionPolicy) -> bool:
-        return (
-            now - self.last_seen_at >= policy.idle or now - self.created_at >= policy.absolute
-        )
+        return now - self.last_seen_at >= policy.idle or now - self.created_at >= policy.absolute
 
     def needs_touch(self, now: datetime, policy: SessionPolicy) -> bool:
         return now - self.last_seen_at >= policy.touch_every

@@ -92,9 +92,7 @@ def validate_registration(
     errors.check("password", lambda: check_new_password(password))
     clean_name = errors.check("name", lambda: required_text(name, max_length=NAME_MAX))
     clean_phone = errors.check("phone", lambda: _optional_phone(phone, DEFAULT_COUNTRY))
-    clean_company = errors.check(
-        "company", lambda: optional_text(company, max_length=COMPANY_MAX)
-    )
+    clean_company = errors.check("company", lambda: optional_text(company, max_length=COMPANY_MAX))
     errors.raise_if_any()
     return Registration(clean_email, clean_name, clean_phone, clean_company)
 
@@ -155,14 +153,22 @@ _IDENTITY_RULES: dict[str, Any] = {
 # Fields whose rule rejects an explicit null (booleans and enumerations).
 _NOT_NULLABLE = frozenset(
     {
-        "email_notifications", "push_notifications", "sms_notifications", "profile_visible",
-        "data_sharing", "analytics", "language", "timezone", "theme", "default_country",
-        "send_rate_per_minute", "gemini_auto_reply_enabled", "name",
+        "email_notifications",
+        "push_notifications",
+        "sms_notifications",
+        "profile_visible",
+        "data_sharing",
+        "analytics",
+        "language",
+        "timezone",
+        "theme",
+        "default_country",
+        "send_rate_per_minute",
+        "gemini_auto_reply_enabled",
+        "name",
     }
 )
-PROFILE_FIELDS = frozenset(
-    {*_PREFERENCE_RULES, *_CREDENTIAL_RULES, *_IDENTITY_RULES, "phone"}
-)
+PROFILE_FIELDS = frozenset({*_PREFERENCE_RULES, *_CREDENTIAL_RULES, *_IDENTITY_RULES, "phone"})
 
 
 def apply_profile_changes(user: User, changes: Mapping[str, Any], now: datetime) -> User:

@@ -129,7 +129,7 @@ def login(ports: Ports, *, email: str, password: str, client_address: str = "") 
 
 
 def logout(ports: Ports, token: str | None) -> None:
-    """Revoke the session behind ``token``; without one (or an unknown one) there is nothing to do."""
+    """Revoke the session behind ``token``; without one (or with an unknown one), do nothing."""
     if not token:
         return
     with ports.uow(write=True) as uow:

@@ -29,7 +29,9 @@ class ProfileController(Controller):
     path = "/api/profile"
     tags = ["Profile and settings"]
 
-    @get("/", sync_to_thread=True, summary="The user's profile and settings", responses=problems(401))
+    @get(
+        "/", sync_to_thread=True, summary="The user's profile and settings", responses=problems(401)
+    )
     def show(self, request: AnyRequest) -> UserEnvelope:
         return UserEnvelope(user=UserOut.of(require_session(request).user))
 
@@ -38,7 +40,7 @@ class ProfileController(Controller):
         sync_to_thread=True,
         summary="Change any subset of the profile's writable fields",
         description=(
-            "`*_api_key`: the mask leaves the key unchanged, `\"\"` or `null` clears it, "
+            '`*_api_key`: the mask leaves the key unchanged, `""` or `null` clears it, '
             "anything else replaces it. `email` and read-only fields are ignored."
         ),
         responses=problems(400, 401, 403, 413, 415),
@@ -46,7 +48,9 @@ class ProfileController(Controller):
     def update(self, request: AnyRequest, data: ProfileIn) -> UserMessageEnvelope:
         current = require_session(request)
         user = profile.update_profile(adapters_of(request).ports, current.user.id, data.changes())
-        return UserMessageEnvelope(message=say(request, "ok.profile_updated"), user=UserOut.of(user))
+        return UserMessageEnvelope(
+            message=say(request, "ok.profile_updated"), user=UserOut.of(user)
+        )
 
     @get(
         "/api-keys",

@@ -9,7 +9,8 @@ import time
 from typing import Any
 
 import structlog
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
 log = structlog.get_logger("nexus.access")
 REQUEST_ID_HEADER = b"x-request-id"
@@ -21,9 +22,10 @@ class RequestLogMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
+        http_scope: HTTPScope = scope
         started = time.perf_counter()
         request_id = _incoming_request_id(scope) or secrets.token_hex(8)
         state: dict[str, Any] = scope.setdefault("state", {})
@@ -46,7 +48,7 @@ class RequestLogMiddleware:
             log.info(
                 "request",
                 request_id=request_id,
-                method=scope["method"],
+                method=http_scope["method"],
                 path=scope["path"],
                 status=status,
                 duration_ms=round((time.perf_counter() - started) * 1000, 2),

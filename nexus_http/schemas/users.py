@@ -119,15 +119,15 @@ class ProfileIn(msgspec.Struct):
     """
 
     name: str | UnsetType = UNSET
-    phone: str | None | UnsetType = UNSET
-    company: str | None | UnsetType = UNSET
-    whatsapp_api_key: str | None | UnsetType = UNSET
-    whatsapp_phone_number_id: str | None | UnsetType = UNSET
-    gmail_api_key: str | None | UnsetType = UNSET
-    gmail_address: str | None | UnsetType = UNSET
-    gemini_api_key: str | None | UnsetType = UNSET
+    phone: str | UnsetType | None = UNSET
+    company: str | UnsetType | None = UNSET
+    whatsapp_api_key: str | UnsetType | None = UNSET
+    whatsapp_phone_number_id: str | UnsetType | None = UNSET
+    gmail_api_key: str | UnsetType | None = UNSET
+    gmail_address: str | UnsetType | None = UNSET
+    gemini_api_key: str | UnsetType | None = UNSET
     gemini_auto_reply_enabled: bool | UnsetType = UNSET
-    gemini_knowledge_base: str | None | UnsetType = UNSET
+    gemini_knowledge_base: str | UnsetType | None = UNSET
     email_notifications: bool | UnsetType = UNSET
     push_notifications: bool | UnsetType = UNSET
     sms_notifications: bool | UnsetType = UNSET

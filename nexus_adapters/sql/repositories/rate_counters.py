@@ -30,14 +30,14 @@ class SqlRateCounters:
                 "count": case((expired, 1), else_=t.c.count + 1),
             },
         ).returning(t.c.count, t.c.window_started_at)
-        row = self._c.execute(statement).one()
-        return WindowCount(row.count, row.window_started_at)
+        count, window_started_at = self._c.execute(statement).one()
+        return WindowCount(count, window_started_at)
 
     def peek(self, key: str) -> WindowCount | None:
         row = self._c.execute(
             select(t.c.count, t.c.window_started_at).where(t.c.key == key)
         ).first()
-        return None if row is None else WindowCount(row.count, row.window_started_at)
+        return None if row is None else WindowCount(row[0], row[1])
 
     def clear(self, key: str) -> None:
         self._c.execute(delete(t).where(t.c.key == key))

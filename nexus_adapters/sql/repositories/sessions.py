@@ -14,11 +14,14 @@ from nexus_core.domain.sessions import Session
 from nexus_core.domain.users import User
 from nexus_core.ports import SecretBox
 
-_WITH_USER = (
-    select(t.c.id.label("session_id"), t.c.user_id, t.c.token_hash, t.c.created_at.label(
-        "session_created_at"), t.c.last_seen_at, users)
-    .join_from(t, users, t.c.user_id == users.c.id)
-)
+_WITH_USER = select(
+    t.c.id.label("session_id"),
+    t.c.user_id,
+    t.c.token_hash,
+    t.c.created_at.label("session_created_at"),
+    t.c.last_seen_at,
+    users,
+).join_from(t, users, t.c.user_id == users.c.id)
 
 
 def _session_from_row(row: Row[Any]) -> Session:
