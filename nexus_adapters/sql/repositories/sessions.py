@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, insert, or_, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, insert, or_, select, update
 
 from nexus_adapters.sql.repositories.users import user_from_row
 from nexus_adapters.sql.tables import sessions as t
@@ -14,14 +14,20 @@ from nexus_core.domain.sessions import Session
 from nexus_core.domain.users import User
 from nexus_core.ports import SecretBox
 
-_WITH_USER = select(
-    t.c.id.label("session_id"),
-    t.c.user_id,
-    t.c.token_hash,
-    t.c.created_at.label("session_created_at"),
-    t.c.last_seen_at,
-    users,
-).join_from(t, users, t.c.user_id == users.c.id)
+# Built once: composing a statement per call costs more than running it (hot path: every
+# authenticated request runs this lookup).
+_FIND_WITH_USER = (
+    select(
+        t.c.id.label("session_id"),
+        t.c.user_id,
+        t.c.token_hash,
+        t.c.created_at.label("session_created_at"),
+        t.c.last_seen_at,
+        users,
+    )
+    .join_from(t, users, t.c.user_id == users.c.id)
+    .where(t.c.token_hash == bindparam("token_hash"))
+)
 
 
 def _session_from_row(row: Row[Any]) -> Session:
@@ -49,7 +55,7 @@ class SqlSessions:
         return Session(new_id, user_id, token_hash, now, now)
 
     def find_with_user(self, token_hash: str) -> tuple[Session, User] | None:
-        row = self._c.execute(_WITH_USER.where(t.c.token_hash == token_hash)).first()
+        row = self._c.execute(_FIND_WITH_USER, {"token_hash": token_hash}).first()
         if row is None:
             return None
         return _session_from_row(row), user_from_row(row, self._box)

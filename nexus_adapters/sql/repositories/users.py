@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from nexus_adapters.sql.tables import users as t
@@ -25,6 +25,10 @@ _PLAIN_CREDENTIAL_COLUMNS = tuple(
 )
 
 
+_BY_ID = select(t).where(t.c.id == bindparam("user_id"))
+_BY_EMAIL = select(t).where(t.c.email == bindparam("email"))
+
+
 def user_from_row(row: Row[Any], secret_box: SecretBox) -> User:
     """A ``User`` from a row holding every column of ``users`` (possibly among others)."""
     m = row._mapping
@@ -33,21 +37,22 @@ def user_from_row(row: Row[Any], secret_box: SecretBox) -> User:
         ciphertext = m[column]
         return None if ciphertext is None else Secret(secret_box.decrypt(ciphertext))
 
+    # String keys: looking columns up by Column object costs more than the query itself.
     return User(
-        id=m[t.c.id],
-        email=m[t.c.email],
-        password_hash=m[t.c.password_hash],
-        name=m[t.c.name],
-        phone=m[t.c.phone],
-        company=m[t.c.company],
-        preferences=Preferences(**{name: m[t.c[name]] for name in _PREFERENCE_COLUMNS}),
+        id=m["id"],
+        email=m["email"],
+        password_hash=m["password_hash"],
+        name=m["name"],
+        phone=m["phone"],
+        company=m["company"],
+        preferences=Preferences(*[m[name] for name in _PREFERENCE_COLUMNS]),
         credentials=Credentials(
-            **{name: secret(t.c[col]) for name, col in _SECRET_COLUMNS.items()},  # type: ignore[arg-type]
-            **{name: m[t.c[name]] for name in _PLAIN_CREDENTIAL_COLUMNS},
+            **{name: secret(column) for name, column in _SECRET_COLUMNS.items()},  # type: ignore[arg-type]
+            **{name: m[name] for name in _PLAIN_CREDENTIAL_COLUMNS},
         ),
-        created_at=m[t.c.created_at],
-        updated_at=m[t.c.updated_at],
-        last_login=m[t.c.last_login],
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+        last_login=m["last_login"],
     )
 
 
@@ -78,11 +83,11 @@ class SqlUsers:
         return user
 
     def get(self, user_id: int) -> User | None:
-        row = self._c.execute(select(t).where(t.c.id == user_id)).first()
+        row = self._c.execute(_BY_ID, {"user_id": user_id}).first()
         return None if row is None else user_from_row(row, self._box)
 
     def get_by_email(self, email: str) -> User | None:
-        row = self._c.execute(select(t).where(t.c.email == email)).first()
+        row = self._c.execute(_BY_EMAIL, {"email": email}).first()
         return None if row is None else user_from_row(row, self._box)
 
     def save(self, user: User) -> None:
