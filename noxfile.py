@@ -8,7 +8,7 @@ nox.options.sessions = ["tests", "core", "lint"]
 nox.options.reuse_existing_virtualenvs = True
 
 # What nexus_core may import besides the standard library, plus the test tools.
-CORE_ONLY = ["phonenumbers>=9.0", "pytest>=9", "hypothesis>=6.150"]
+CORE_ONLY = ["phonenumbers>=9.0", "tzdata>=2025.2", "pytest>=9", "hypothesis>=6.150"]
 # Packages whose absence proves the core runs without a web server or database.
 OUTSIDE_WORLD = [
     "sqlalchemy",

@@ -199,8 +199,10 @@ def apply_profile_changes(user: User, changes: Mapping[str, Any], now: datetime)
                 target[name] = result
     new_prefs = dataclasses.replace(user.preferences, **prefs)
     if "phone" in changes:
+        # An invalid new country is already reported (and left as None): read with the old one.
+        country = new_prefs.default_country or user.preferences.default_country
         identity["phone"] = errors.check(
-            "phone", lambda: _optional_phone(changes["phone"], new_prefs.default_country)
+            "phone", lambda: _optional_phone(changes["phone"], country)
         )
     errors.raise_if_any()
     return dataclasses.replace(

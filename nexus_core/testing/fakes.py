@@ -6,7 +6,6 @@ import copy
 import dataclasses
 import hashlib
 import hmac
-import itertools
 import secrets
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -23,7 +22,13 @@ class _State:
     users: dict[int, User] = dataclasses.field(default_factory=dict)
     sessions: dict[int, Session] = dataclasses.field(default_factory=dict)
     counters: dict[str, WindowCount] = dataclasses.field(default_factory=dict)
-    ids: itertools.count[int] = dataclasses.field(default_factory=lambda: itertools.count(1))
+    # A plain int, not itertools.count: the unit of work deep-copies the state, and copying
+    # itertools objects is deprecated since Python 3.12 and gone in 3.14.
+    last_id: int = 0
+
+    def next_id(self) -> int:
+        self.last_id += 1
+        return self.last_id
 
 
 class FakeUsers:
@@ -34,7 +39,7 @@ class FakeUsers:
         if self.get_by_email(registration.email) is not None:
             raise Conflict("user.email_taken")
         user = User(
-            id=next(self._s.ids),
+            id=self._s.next_id(),
             email=registration.email,
             password_hash=password_hash,
             name=registration.name,
@@ -77,7 +82,7 @@ class FakeSessions:
         self._s = state
 
     def add(self, user_id: int, token_hash: str, now: datetime) -> Session:
-        session = Session(next(self._s.ids), user_id, token_hash, now, now)
+        session = Session(self._s.next_id(), user_id, token_hash, now, now)
         self._s.sessions[session.id] = session
         return session
 
