@@ -41,11 +41,16 @@ class FernetSecretBox:
     def decrypt(self, ciphertext: str) -> str:
         try:
             return self._fernet.decrypt(ciphertext.encode("ascii")).decode("utf-8")
-        except InvalidToken:
+        except (InvalidToken, UnicodeError):
             raise SecretUnreadable(
                 "a stored secret cannot be decrypted with the configured keys"
             ) from None
 
     def rotate(self, ciphertext: str) -> str:
         """Re-encrypt under the newest key."""
-        return self._fernet.rotate(ciphertext.encode("ascii")).decode("ascii")
+        try:
+            return self._fernet.rotate(ciphertext.encode("ascii")).decode("ascii")
+        except (InvalidToken, UnicodeError):
+            raise SecretUnreadable(
+                "a stored secret cannot be decrypted with the configured keys"
+            ) from None
