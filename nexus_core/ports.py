@@ -26,8 +26,16 @@ class UserRepository(Protocol):
         """Look a user up by normalised email."""
         ...
 
+    def get_for_update(self, user_id: int) -> User | None:
+        """Like ``get``, and no other unit of work may change the user until this one ends."""
+        ...
+
     def save(self, user: User) -> None:
-        """Write back every field of an existing user."""
+        """Write back the profile, preferences and credentials of an existing user.
+
+        Email, password hash and timestamps other than ``updated_at`` have their own methods,
+        so a save from a stale copy can never restore an old password.
+        """
         ...
 
     def record_login(self, user_id: int, now: datetime) -> None: ...

@@ -29,10 +29,18 @@ JSON_BODY_LIMIT = 1024 * 1024
 API_VERSION = "1.0.0"
 
 
-async def _security_headers(message: Message, scope: Scope) -> None:
-    if message["type"] == "http.response.start":
-        message.setdefault("headers", [])
-        message["headers"] = [*message["headers"], (b"x-content-type-options", b"nosniff")]
+async def _response_headers(message: Message, scope: Scope) -> None:
+    """``nosniff`` on every response; ``Vary: Accept-Encoding`` on compressed ones (the CORS
+    layer sets ``Vary: Origin`` and would otherwise leave caches free to mix the two)."""
+    if message["type"] != "http.response.start":
+        return
+    headers = [*message.get("headers", ()), (b"x-content-type-options", b"nosniff")]
+    if any(name.lower() == b"content-encoding" for name, _ in headers):
+        vary = [value for name, value in headers if name.lower() == b"vary"]
+        if not any(b"accept-encoding" in value.lower() for value in vary):
+            headers = [(n, v) for n, v in headers if n.lower() != b"vary"]
+            headers.append((b"vary", b", ".join([*vary, b"Accept-Encoding"])))
+    message["headers"] = headers
 
 
 def create_app(settings: Settings | None = None, adapters: Adapters | None = None) -> Litestar:
@@ -70,7 +78,7 @@ def create_app(settings: Settings | None = None, adapters: Adapters | None = Non
         compression_config=CompressionConfig(
             backend="gzip", minimum_size=1024, gzip_compress_level=6
         ),
-        before_send=[_security_headers],
+        before_send=[_response_headers],
         request_max_body_size=JSON_BODY_LIMIT,
         openapi_config=OpenAPIConfig(
             title="Nexus Communicator API",
@@ -83,6 +91,7 @@ def create_app(settings: Settings | None = None, adapters: Adapters | None = Non
         lifespan=[lifespan],
         state=_state(adapters),
         debug=False,
+        logging_config=None,  # structlog is configured above; Litestar adds no handlers
     )
     # Outermost layer, so that every request is logged, including those no route matches.
     app.asgi_handler = RequestLogMiddleware(app.asgi_handler)

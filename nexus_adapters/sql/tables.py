@@ -59,6 +59,7 @@ users = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("last_login", UTCDateTime),
+    sqlite_autoincrement=True,  # never reuse a deleted user's id, as PostgreSQL doesn't
 )
 
 sessions = Table(
@@ -71,6 +72,7 @@ sessions = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("last_seen_at", UTCDateTime, nullable=False),
     Index("ix_sessions_user_id", "user_id"),
+    sqlite_autoincrement=True,
 )
 
 rate_counters = Table(

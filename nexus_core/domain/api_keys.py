@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 MASK_PREFIX = "••••••••"
 API_KEY_MAX = 4096
+# Shorter secrets are masked whole: their last 4 characters would give too much of them away.
+REVEAL_TAIL_FROM_LENGTH = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +27,10 @@ class Secret:
 
 
 def mask(secret: str) -> str:
-    """What the outside world sees of a secret: a fixed prefix and its last 4 characters."""
+    """What the outside world sees of a secret: a fixed prefix and its last 4 characters
+    (only the prefix for a secret under ``REVEAL_TAIL_FROM_LENGTH`` characters)."""
+    if len(secret) < REVEAL_TAIL_FROM_LENGTH:
+        return MASK_PREFIX
     return MASK_PREFIX + secret[-4:]
 
 

@@ -60,8 +60,18 @@ class FakeUsers:
     def get_by_email(self, email: str) -> User | None:
         return next((u for u in self._s.users.values() if u.email == email), None)
 
+    def get_for_update(self, user_id: int) -> User | None:
+        return self.get(user_id)
+
     def save(self, user: User) -> None:
-        self._s.users[user.id] = user
+        stored = self._s.users[user.id]
+        self._s.users[user.id] = dataclasses.replace(
+            user,
+            email=stored.email,
+            password_hash=stored.password_hash,
+            created_at=stored.created_at,
+            last_login=stored.last_login,
+        )
 
     def record_login(self, user_id: int, now: datetime) -> None:
         self._s.users[user_id] = dataclasses.replace(self._s.users[user_id], last_login=now)

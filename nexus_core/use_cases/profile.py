@@ -15,7 +15,7 @@ from nexus_core.use_cases.context import Ports
 def update_profile(ports: Ports, user_id: int, changes: Mapping[str, Any]) -> User:
     """Apply a partial write of flat profile fields; all-or-nothing."""
     with ports.uow(write=True) as uow:
-        user = uow.users.get(user_id)
+        user = uow.users.get_for_update(user_id)
         if user is None:
             raise NotFound()
         updated = apply_profile_changes(user, changes, ports.clock())

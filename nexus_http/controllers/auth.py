@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.params import JSONBody
 
 from nexus_core.use_cases import accounts
 from nexus_http.controllers.docs import problems
@@ -58,7 +59,9 @@ class AuthController(Controller):
         summary="Create an account and log in",
         responses=problems(400, 403, 409, 413, 415, 429),
     )
-    def register(self, request: AnyRequest, data: RegisterIn) -> Response[UserMessageEnvelope]:
+    def register(
+        self, request: AnyRequest, data: JSONBody[RegisterIn]
+    ) -> Response[UserMessageEnvelope]:
         result = accounts.register(
             adapters_of(request).ports,
             email=data.email,
@@ -77,7 +80,7 @@ class AuthController(Controller):
         summary="Log in with email and password (a fresh session every time)",
         responses=problems(400, 401, 403, 413, 415, 429),
     )
-    def login(self, request: AnyRequest, data: LoginIn) -> Response[UserMessageEnvelope]:
+    def login(self, request: AnyRequest, data: JSONBody[LoginIn]) -> Response[UserMessageEnvelope]:
         result = accounts.login(
             adapters_of(request).ports,
             email=data.email,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Request, Response, get, head
 
 from nexus_http.controllers.docs import problems
 from nexus_http.errors import problem_response
@@ -22,6 +22,10 @@ class OperationsController(Controller):
     @get("/health", summary="200 while the process is up")
     async def health(self) -> Status:
         return Status(status="ok")
+
+    @head("/health", summary="200 while the process is up (for probes that use HEAD)")
+    async def health_head(self) -> None:
+        return None
 
     @get(
         "/ready",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, delete, get, post, put
+from litestar.params import JSONBody
 
 from nexus_core.use_cases import accounts, profile
 from nexus_http.controllers.auth import say
@@ -45,7 +46,7 @@ class ProfileController(Controller):
         ),
         responses=problems(400, 401, 403, 413, 415),
     )
-    def update(self, request: AnyRequest, data: ProfileIn) -> UserMessageEnvelope:
+    def update(self, request: AnyRequest, data: JSONBody[ProfileIn]) -> UserMessageEnvelope:
         current = require_session(request)
         user = profile.update_profile(adapters_of(request).ports, current.user.id, data.changes())
         return UserMessageEnvelope(
@@ -69,7 +70,7 @@ class ProfileController(Controller):
         description="A wrong current password is a 400 (the client stays logged in).",
         responses=problems(400, 401, 403, 413, 415, 429),
     )
-    def change_password(self, request: AnyRequest, data: ChangePasswordIn) -> MessageOut:
+    def change_password(self, request: AnyRequest, data: JSONBody[ChangePasswordIn]) -> MessageOut:
         accounts.change_password(
             adapters_of(request).ports,
             require_session(request),
@@ -87,7 +88,9 @@ class ProfileController(Controller):
         description="A wrong password is a 400.",
         responses=problems(400, 401, 403, 413, 415),
     )
-    def delete_account(self, request: AnyRequest, data: DeleteAccountIn) -> Response[MessageOut]:
+    def delete_account(
+        self, request: AnyRequest, data: JSONBody[DeleteAccountIn]
+    ) -> Response[MessageOut]:
         accounts.delete_account(
             adapters_of(request).ports, require_session(request), password=data.password
         )

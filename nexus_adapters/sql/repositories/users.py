@@ -27,6 +27,8 @@ _PLAIN_CREDENTIAL_COLUMNS = tuple(
 
 _BY_ID = select(t).where(t.c.id == bindparam("user_id"))
 _BY_EMAIL = select(t).where(t.c.email == bindparam("email"))
+# SQLite has no row locks (its writers already hold the database lock); PostgreSQL does.
+_BY_ID_FOR_UPDATE = _BY_ID.with_for_update()
 
 
 def user_from_row(row: Row[Any], secret_box: SecretBox) -> User:
@@ -84,6 +86,10 @@ class SqlUsers:
 
     def get(self, user_id: int) -> User | None:
         row = self._c.execute(_BY_ID, {"user_id": user_id}).first()
+        return None if row is None else user_from_row(row, self._box)
+
+    def get_for_update(self, user_id: int) -> User | None:
+        row = self._c.execute(_BY_ID_FOR_UPDATE, {"user_id": user_id}).first()
         return None if row is None else user_from_row(row, self._box)
 
     def get_by_email(self, email: str) -> User | None:

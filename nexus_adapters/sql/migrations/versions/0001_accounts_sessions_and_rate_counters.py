@@ -65,6 +65,7 @@ def upgrade() -> None:
         sa.Column("last_login", nexus_adapters.sql.types.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("email", name=op.f("uq_users_email")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "sessions",
@@ -82,6 +83,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sessions")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_sessions_token_hash")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("sessions", schema=None) as batch_op:
         batch_op.create_index("ix_sessions_user_id", ["user_id"], unique=False)
