@@ -63,8 +63,20 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Load benchmarks against the reference Flask app, written to docs/PERFORMANCE.md."""
+    """Load benchmarks beside the reference Flask app, written to docs/PERFORMANCE.md.
+
+    Options after ``--`` go to bench/run.py, e.g. ``nox -s bench -- --database postgresql``.
+    """
     session.install(".")
     session.run(
-        "python", "bench/run.py", "--reference", "--write", "docs/PERFORMANCE.md", *session.posargs
+        "python",
+        "bench/run.py",
+        "--reference",
+        "--scenarios",
+        "a,f,af",
+        "--seconds",
+        "10",
+        "--write",
+        "docs/PERFORMANCE.md",
+        *session.posargs,
     )
