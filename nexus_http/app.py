@@ -9,7 +9,6 @@ from typing import Any
 import anyio.to_thread
 from litestar import Litestar
 from litestar.config.compression import CompressionConfig
-from litestar.config.cors import CORSConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.types import Message, Scope
@@ -22,6 +21,7 @@ from nexus_http.controllers.profile import ProfileController
 from nexus_http.errors import EXCEPTION_HANDLERS
 from nexus_http.logging_setup import configure_logging
 from nexus_http.middleware.content_type import JsonBodyMiddleware
+from nexus_http.middleware.cors import CorsMiddleware
 from nexus_http.middleware.csrf import CsrfOriginMiddleware
 from nexus_http.middleware.request_log import RequestLogMiddleware
 
@@ -29,18 +29,12 @@ JSON_BODY_LIMIT = 1024 * 1024
 API_VERSION = "1.0.0"
 
 
-async def _response_headers(message: Message, scope: Scope) -> None:
-    """``nosniff`` on every response; ``Vary: Accept-Encoding`` on compressed ones (the CORS
-    layer sets ``Vary: Origin`` and would otherwise leave caches free to mix the two)."""
-    if message["type"] != "http.response.start":
-        return
-    headers = [*message.get("headers", ()), (b"x-content-type-options", b"nosniff")]
-    if any(name.lower() == b"content-encoding" for name, _ in headers):
-        vary = [value for name, value in headers if name.lower() == b"vary"]
-        if not any(b"accept-encoding" in value.lower() for value in vary):
-            headers = [(n, v) for n, v in headers if n.lower() != b"vary"]
-            headers.append((b"vary", b", ".join([*vary, b"Accept-Encoding"])))
-    message["headers"] = headers
+async def _security_headers(message: Message, scope: Scope) -> None:
+    if message["type"] == "http.response.start":
+        message["headers"] = [
+            *message.get("headers", ()),
+            (b"x-content-type-options", b"nosniff"),
+        ]
 
 
 def create_app(settings: Settings | None = None, adapters: Adapters | None = None) -> Litestar:
@@ -67,18 +61,10 @@ def create_app(settings: Settings | None = None, adapters: Adapters | None = Non
         route_handlers=[AuthController, ProfileController, OperationsController],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[CsrfOriginMiddleware(settings.cors_origins), JsonBodyMiddleware()],
-        cors_config=CORSConfig(
-            allow_origins=list(settings.cors_origins),
-            allow_credentials=True,
-            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-            allow_headers=["Content-Type", "Accept-Language", "X-Request-ID"],
-            expose_headers=["Retry-After", "X-Request-ID", "Content-Disposition"],
-            max_age=600,
-        ),
         compression_config=CompressionConfig(
             backend="gzip", minimum_size=1024, gzip_compress_level=6
         ),
-        before_send=[_response_headers],
+        before_send=[_security_headers],
         request_max_body_size=JSON_BODY_LIMIT,
         openapi_config=OpenAPIConfig(
             title="Nexus Communicator API",
@@ -93,8 +79,9 @@ def create_app(settings: Settings | None = None, adapters: Adapters | None = Non
         debug=False,
         logging_config=None,  # structlog is configured above; Litestar adds no handlers
     )
-    # Outermost layer, so that every request is logged, including those no route matches.
-    app.asgi_handler = RequestLogMiddleware(app.asgi_handler)
+    # Outermost layers, so that every request is logged and every answer (404 and 405 included)
+    # carries CORS headers for the allowed origins.
+    app.asgi_handler = RequestLogMiddleware(CorsMiddleware(app.asgi_handler, settings.cors_origins))
     return app
 
 

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
+import msgspec
 import structlog
+
+
+def _json(event: Any, **_options: Any) -> str:
+    return msgspec.json.encode(event, enc_hook=str).decode("utf-8")
 
 
 def configure_logging(production: bool) -> None:
@@ -21,7 +27,7 @@ def configure_logging(production: bool) -> None:
             structlog.processors.ExceptionRenderer(
                 structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
             ),
-            structlog.processors.JSONRenderer(),
+            structlog.processors.JSONRenderer(serializer=_json),
         ]
     else:
         processors += [

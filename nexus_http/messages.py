@@ -105,6 +105,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Solicitud rechazada: origen no permitido",
         "Request refused: origin not allowed",
     ),
+    "http.cors_refused": (
+        "Solicitud entre sitios rechazada: origen, método o cabecera no permitidos",
+        "Cross-site request refused: origin, method or header not allowed",
+    ),
     "http.internal_error": (
         "Error interno del servidor; inténtalo de nuevo más tarde",
         "Internal server error; please try again later",

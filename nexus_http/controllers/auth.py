@@ -11,6 +11,7 @@ from nexus_core.use_cases import accounts
 from nexus_http.controllers.docs import problems
 from nexus_http.language import preferred_language
 from nexus_http.messages import translate
+from nexus_http.offload import run_lookup
 from nexus_http.schemas.common import MessageOut
 from nexus_http.schemas.users import (
     LoginIn,
@@ -103,17 +104,14 @@ class AuthController(Controller):
             cookies=[expired_cookie(request)],
         )
 
-    @get("/me", sync_to_thread=True, summary="The logged-in user", responses=problems(401))
-    def me(self, request: AnyRequest) -> UserEnvelope:
-        return UserEnvelope(user=UserOut.of(require_session(request).user))
+    @get("/me", summary="The logged-in user", responses=problems(401))
+    async def me(self, request: AnyRequest) -> UserEnvelope:
+        current = await run_lookup(request, lambda: require_session(request))
+        return UserEnvelope(user=UserOut.of(current.user))
 
-    @get(
-        "/check-session",
-        sync_to_thread=True,
-        summary="Whether the request is logged in (always 200)",
-    )
-    def check_session(self, request: AnyRequest) -> SessionCheck:
-        current = optional_session(request)
+    @get("/check-session", summary="Whether the request is logged in (always 200)")
+    async def check_session(self, request: AnyRequest) -> SessionCheck:
+        current = await run_lookup(request, lambda: optional_session(request))
         if current is None:
             return SessionCheck(authenticated=False, user=None)
         return SessionCheck(authenticated=True, user=UserOut.of(current.user))

@@ -10,6 +10,7 @@ from litestar.params import JSONBody
 from nexus_core.use_cases import accounts, profile
 from nexus_http.controllers.auth import say
 from nexus_http.controllers.docs import problems
+from nexus_http.offload import run_lookup
 from nexus_http.schemas.common import MessageOut
 from nexus_http.schemas.users import (
     ApiKeys,
@@ -30,11 +31,10 @@ class ProfileController(Controller):
     path = "/api/profile"
     tags = ["Profile and settings"]
 
-    @get(
-        "/", sync_to_thread=True, summary="The user's profile and settings", responses=problems(401)
-    )
-    def show(self, request: AnyRequest) -> UserEnvelope:
-        return UserEnvelope(user=UserOut.of(require_session(request).user))
+    @get("/", summary="The user's profile and settings", responses=problems(401))
+    async def show(self, request: AnyRequest) -> UserEnvelope:
+        current = await run_lookup(request, lambda: require_session(request))
+        return UserEnvelope(user=UserOut.of(current.user))
 
     @put(
         "/",
@@ -55,12 +55,12 @@ class ProfileController(Controller):
 
     @get(
         "/api-keys",
-        sync_to_thread=True,
         summary="Which channel credentials are configured, masked",
         responses=problems(401),
     )
-    def api_keys(self, request: AnyRequest) -> ApiKeysEnvelope:
-        return ApiKeysEnvelope(api_keys=ApiKeys.of(require_session(request).user))
+    async def api_keys(self, request: AnyRequest) -> ApiKeysEnvelope:
+        current = await run_lookup(request, lambda: require_session(request))
+        return ApiKeysEnvelope(api_keys=ApiKeys.of(current.user))
 
     @post(
         "/change-password",

@@ -3,6 +3,8 @@ cookie, token, password or key. Wraps the whole application, so 404s and 405s ar
 
 from __future__ import annotations
 
+import itertools
+import os
 import re
 import secrets
 import time
@@ -27,7 +29,7 @@ class RequestLogMiddleware:
             return
         http_scope: HTTPScope = scope
         started = time.perf_counter()
-        request_id = _incoming_request_id(scope) or secrets.token_hex(8)
+        request_id = _incoming_request_id(scope) or _new_request_id()
         state: dict[str, Any] = scope.setdefault("state", {})
         state["request_id"] = request_id
         status = 500
@@ -54,6 +56,29 @@ class RequestLogMiddleware:
                 duration_ms=round((time.perf_counter() - started) * 1000, 2),
                 user_id=state.get("user_id"),
             )
+
+
+class _RequestIds:
+    """Ids unique across processes (a random prefix per process, taken again after a fork)
+    followed by a counter: no system call per request."""
+
+    def __init__(self) -> None:
+        self._pid = -1
+        self._prefix = ""
+        self._sequence = itertools.count(1)
+
+    def next(self) -> str:
+        if self._pid != os.getpid():
+            self._pid, self._prefix = os.getpid(), secrets.token_hex(4)
+            self._sequence = itertools.count(1)
+        return f"{self._prefix}{next(self._sequence):08x}"
+
+
+_request_ids = _RequestIds()
+
+
+def _new_request_id() -> str:
+    return _request_ids.next()
 
 
 def _incoming_request_id(scope: Scope) -> str | None:

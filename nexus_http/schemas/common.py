@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import msgspec
 
@@ -15,4 +15,6 @@ def rfc3339(moment: datetime | None) -> str | None:
     """``2026-11-26T14:03:00Z``: UTC, seconds precision, ``Z`` suffix."""
     if moment is None:
         return None
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if moment.utcoffset():
+        moment = moment.astimezone(UTC)
+    return moment.replace(microsecond=0, tzinfo=None).isoformat() + "Z"

@@ -215,6 +215,31 @@ def test_preflight_from_a_disallowed_origin_gets_no_allow_origin(client: Client)
     assert "access-control-allow-origin" not in response.headers
 
 
+def test_refused_preflights_answer_a_problem_body(client: Client) -> None:
+    for origin, header in ((EVIL_ORIGIN, "content-type"), (ALLOWED_ORIGIN, "x-evil")):
+        response = client.options(
+            "/api/auth/login",
+            headers={
+                "Origin": origin,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": header,
+            },
+        )
+        assert response.status_code == 403
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert response.json()["error"]
+        assert "access-control-allow-origin" not in response.headers
+
+
+def test_successful_preflights_answer_json(client: Client) -> None:
+    response = client.options(
+        "/api/auth/login",
+        headers={"Origin": ALLOWED_ORIGIN, "Access-Control-Request-Method": "POST"},
+    )
+    assert response.status_code == 200
+    assert response.json() == {"message": "ok"}
+
+
 def test_a_disallowed_origin_gets_no_allow_origin_on_any_response(client: Client) -> None:
     evil = {"Origin": EVIL_ORIGIN}
     for response in (
