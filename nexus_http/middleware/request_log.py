@@ -14,7 +14,6 @@ import structlog
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
-log = structlog.get_logger("nexus.access")
 REQUEST_ID_HEADER = b"x-request-id"
 _SAFE_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._-]{1,64}$")
 
@@ -22,6 +21,9 @@ _SAFE_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._-]{1,64}$")
 class RequestLogMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        # Bound once, after logging is configured: a lazy proxy would rebuild the logger on
+        # every request, which costs more than rendering the line.
+        self.log = structlog.get_logger("nexus.access").bind()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
@@ -47,7 +49,7 @@ class RequestLogMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            log.info(
+            self.log.info(
                 "request",
                 request_id=request_id,
                 method=http_scope["method"],
