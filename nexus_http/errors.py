@@ -43,6 +43,7 @@ _STATUS_BY_ERROR: tuple[tuple[type[DomainError], int], ...] = (
 )
 _CODE_BY_STATUS = {
     400: "http.bad_request",
+    401: "auth.not_authenticated",
     403: "http.csrf_rejected",
     404: "http.not_found",
     405: "http.method_not_allowed",

@@ -8,7 +8,6 @@ from litestar import Request
 from litestar.datastructures import Cookie
 
 from nexus_adapters.bootstrap import Adapters
-from nexus_core.domain.sessions import Session
 from nexus_core.errors import Unauthenticated
 from nexus_core.use_cases.accounts import CurrentSession, authenticate
 
@@ -38,29 +37,26 @@ def optional_session(request: Request[Any, Any, Any]) -> CurrentSession | None:
         return None
 
 
-def session_cookie(request: Request[Any, Any, Any], token: str, session: Session) -> Cookie:
-    adapters = adapters_of(request)
-    settings = adapters.settings
-    max_age = int(adapters.ports.sessions.absolute.total_seconds())
-    return Cookie(
-        key=COOKIE_NAME,
-        value=token,
-        max_age=max_age,
-        path="/",
-        httponly=True,
-        secure=settings.production or settings.cookie_samesite == "none",
-        samesite=settings.cookie_samesite,  # type: ignore[arg-type]
-    )
+def session_cookie(request: Request[Any, Any, Any], token: str) -> Cookie:
+    """The cookie that carries a new session's token; it lives as long as the session can."""
+    lifetime = adapters_of(request).ports.sessions.absolute
+    return _cookie(request, token, int(lifetime.total_seconds()))
 
 
 def expired_cookie(request: Request[Any, Any, Any]) -> Cookie:
+    """Tells the browser to drop the session cookie (logout, account deletion)."""
+    return _cookie(request, "", 0)
+
+
+def _cookie(request: Request[Any, Any, Any], value: str, max_age: int) -> Cookie:
     settings = adapters_of(request).settings
     return Cookie(
         key=COOKIE_NAME,
-        value="",
-        max_age=0,
+        value=value,
+        max_age=max_age,
         path="/",
         httponly=True,
+        # Browsers refuse SameSite=None without Secure.
         secure=settings.production or settings.cookie_samesite == "none",
         samesite=settings.cookie_samesite,  # type: ignore[arg-type]
     )

@@ -4,13 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import ConnectionPoolEntry
 
 # An option of a Connection: its transactions take SQLite's write lock when they begin, so
 # two writers queue on busy_timeout instead of failing with "database is locked" on upgrade.
 WRITE_OPTION = "nexus_write"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+WRITER_OPTIONS: dict[str, Any] = {WRITE_OPTION: True}
+
+
+def reader_options(connection: Connection) -> dict[str, Any]:
+    """Execution options of a read-only unit of work.
+
+    Readers see each statement's own consistent snapshot, without BEGIN and ROLLBACK around
+    them: a session lookup is one statement (one round trip on PostgreSQL, which runs it in
+    autocommit; SQLite's begin hook below emits nothing for readers).
+    """
+    if connection.dialect.name == "postgresql":
+        return {"isolation_level": "AUTOCOMMIT"}
+    return {}
 
 
 def build_engine(database_url: str, pool_size: int) -> Engine:

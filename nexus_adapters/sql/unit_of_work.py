@@ -7,7 +7,7 @@ from typing import Self
 
 from sqlalchemy import Connection, Engine
 
-from nexus_adapters.sql.engine import WRITE_OPTION
+from nexus_adapters.sql.engine import WRITER_OPTIONS, reader_options
 from nexus_adapters.sql.repositories.rate_counters import SqlRateCounters
 from nexus_adapters.sql.repositories.sessions import SqlSessions
 from nexus_adapters.sql.repositories.users import SqlUsers
@@ -31,8 +31,9 @@ class SqlUnitOfWork:
 
     def __enter__(self) -> Self:
         connection: Connection = self._engine.connect()
-        if self._write:
-            connection.execution_options(**{WRITE_OPTION: True})
+        connection.execution_options(
+            **(WRITER_OPTIONS if self._write else reader_options(connection))
+        )
         self._connection = connection
         self._transaction = connection.begin()
         self.users = SqlUsers(connection, self._secret_box)

@@ -45,7 +45,7 @@ def _logged_in(
     return Response(
         UserMessageEnvelope(message=say(request, code), user=UserOut.of(result.user)),
         status_code=status,
-        cookies=[session_cookie(request, result.token, result.session)],
+        cookies=[session_cookie(request, result.token)],
     )
 
 
