@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, RootTransaction
 
 from nexus_adapters.sql.engine import WRITER_OPTIONS, reader_options
 from nexus_adapters.sql.repositories.rate_counters import SqlRateCounters
@@ -24,6 +24,8 @@ class SqlUnitOfWork:
     sessions: SessionRepository
     rate_counters: RateCounterRepository
 
+    _transaction: RootTransaction | None
+
     def __init__(self, engine: Engine, secret_box: SecretBox, *, write: bool) -> None:
         self._engine = engine
         self._secret_box = secret_box
@@ -35,7 +37,9 @@ class SqlUnitOfWork:
             **(WRITER_OPTIONS if self._write else reader_options(connection))
         )
         self._connection = connection
-        self._transaction = connection.begin()
+        # Writers begin (and so take SQLite's write lock) at once; readers let SQLAlchemy
+        # begin on their first statement, if it needs to, which spares a lookup two events.
+        self._transaction = connection.begin() if self._write else None
         self.users = SqlUsers(connection, self._secret_box)
         self.sessions = SqlSessions(connection, self._secret_box)
         self.rate_counters = SqlRateCounters(connection)
@@ -48,13 +52,16 @@ class SqlUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         try:
-            if self._transaction.is_active:
+            if self._transaction is not None and self._transaction.is_active:
                 self._transaction.rollback()
         finally:
-            self._connection.close()
+            self._connection.close()  # also rolls back whatever a reader began
 
     def commit(self) -> None:
-        self._transaction.commit()
+        if self._transaction is None:
+            self._connection.commit()
+        else:
+            self._transaction.commit()
 
 
 class SqlUnitOfWorkFactory:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, delete, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, or_, select, update
 
+from nexus_adapters.sql.prepared_select import PreparedSelect
 from nexus_adapters.sql.repositories.users import user_from_row
 from nexus_adapters.sql.tables import sessions as t
 from nexus_adapters.sql.tables import users
@@ -16,7 +18,7 @@ from nexus_core.ports import SecretBox
 
 # Built once: composing a statement per call costs more than running it (hot path: every
 # authenticated request runs this lookup).
-_FIND_WITH_USER = (
+_FIND_WITH_USER = PreparedSelect(
     select(
         t.c.id.label("session_id"),
         t.c.user_id,
@@ -30,8 +32,7 @@ _FIND_WITH_USER = (
 )
 
 
-def _session_from_row(row: Row[Any]) -> Session:
-    m = row._mapping
+def _session_from_row(m: Mapping[str, Any]) -> Session:
     return Session(
         id=m["session_id"],
         user_id=m["user_id"],
@@ -55,7 +56,7 @@ class SqlSessions:
         return Session(new_id, user_id, token_hash, now, now)
 
     def find_with_user(self, token_hash: str) -> tuple[Session, User] | None:
-        row = self._c.execute(_FIND_WITH_USER, {"token_hash": token_hash}).first()
+        row = _FIND_WITH_USER.first(self._c, {"token_hash": token_hash})
         if row is None:
             return None
         return _session_from_row(row), user_from_row(row, self._box)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from nexus_adapters.sql.tables import users as t
@@ -31,9 +32,8 @@ _BY_EMAIL = select(t).where(t.c.email == bindparam("email"))
 _BY_ID_FOR_UPDATE = _BY_ID.with_for_update()
 
 
-def user_from_row(row: Row[Any], secret_box: SecretBox) -> User:
-    """A ``User`` from a row holding every column of ``users`` (possibly among others)."""
-    m = row._mapping
+def user_from_row(m: Mapping[Any, Any], secret_box: SecretBox) -> User:
+    """A ``User`` from a row mapping holding every column of ``users`` (among others)."""
 
     def secret(column: str) -> Secret | None:
         ciphertext = m[column]
@@ -86,15 +86,15 @@ class SqlUsers:
 
     def get(self, user_id: int) -> User | None:
         row = self._c.execute(_BY_ID, {"user_id": user_id}).first()
-        return None if row is None else user_from_row(row, self._box)
+        return None if row is None else user_from_row(row._mapping, self._box)
 
     def get_for_update(self, user_id: int) -> User | None:
         row = self._c.execute(_BY_ID_FOR_UPDATE, {"user_id": user_id}).first()
-        return None if row is None else user_from_row(row, self._box)
+        return None if row is None else user_from_row(row._mapping, self._box)
 
     def get_by_email(self, email: str) -> User | None:
         row = self._c.execute(_BY_EMAIL, {"email": email}).first()
-        return None if row is None else user_from_row(row, self._box)
+        return None if row is None else user_from_row(row._mapping, self._box)
 
     def save(self, user: User) -> None:
         creds = user.credentials
