@@ -77,7 +77,11 @@ class CorsMiddleware:
 
         async def send_with_cors(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = _merge_vary([*message.get("headers", ()), *extra])
+                headers = list(message.get("headers", ()))
+                if any(name.lower() == b"vary" for name, _ in headers):
+                    message["headers"] = _merge_vary([*headers, *extra])
+                else:
+                    message["headers"] = [*headers, *extra]
             await send(message)
 
         await self.app(scope, receive, send_with_cors)
