@@ -13,6 +13,7 @@ from nexus_adapters.security.secret_box import FernetSecretBox
 from nexus_adapters.security.tokens import SessionTokens
 from nexus_adapters.sql.engine import build_engine
 from nexus_adapters.sql.migrate import upgrade
+from nexus_adapters.sql.secret_rotation import rotate_stored_secrets
 from nexus_adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from nexus_core.domain.rate_limits import AuthLimits, Limit
 from nexus_core.use_cases.context import Ports
@@ -57,6 +58,18 @@ def build_adapters(settings: Settings) -> Adapters:
         ),
     )
     return Adapters(settings, engine, ports)
+
+
+def rotate_secrets(settings: Settings) -> int:
+    """Re-encrypt stored API keys under the newest key (``nexus db rotate-keys``)."""
+    settings = settings.with_secret_key()
+    assert settings.secret_key is not None
+    box = FernetSecretBox.from_settings(settings.encryption_keys, settings.secret_key)
+    engine = build_engine(settings.database_url, 1)
+    try:
+        return rotate_stored_secrets(engine, box)
+    finally:
+        engine.dispose()
 
 
 def migrate(settings: Settings) -> None:

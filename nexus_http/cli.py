@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from nexus_adapters.bootstrap import migrate
+from nexus_adapters.bootstrap import migrate, rotate_secrets
 from nexus_adapters.config import ConfigurationError, Settings
 
 APP_FACTORY = "nexus_http.app:create_app"
@@ -45,6 +45,12 @@ def _parser() -> argparse.ArgumentParser:
     db_commands.add_parser(
         "upgrade", help="apply pending schema migrations (safe to run repeatedly)"
     )
+    db_commands.add_parser(
+        "rotate-keys",
+        help="re-encrypt stored API keys under the first key of NEXUS_ENCRYPTION_KEYS",
+        description="Key rotation: put the new Fernet key first in NEXUS_ENCRYPTION_KEYS (the "
+        "old ones after it), run this, then remove the old keys.",
+    )
     return parser
 
 
@@ -53,6 +59,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "db":
             settings = Settings.from_env()
+            if args.db_command == "rotate-keys":
+                count = rotate_secrets(settings)
+                print(
+                    f"re-encrypted {count} stored secret(s) under the newest key", file=sys.stderr
+                )
+                return 0
             migrate(settings)
             print("database schema is up to date", file=sys.stderr)
             return 0
