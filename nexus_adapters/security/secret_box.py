@@ -33,7 +33,14 @@ class FernetSecretBox:
 
     @classmethod
     def from_settings(cls, encryption_keys: tuple[str, ...], secret_key: str) -> FernetSecretBox:
-        return cls(list(encryption_keys) or [derive_fernet_key(secret_key)])
+        """The configured keys (newest first), then the key derived from ``SECRET_KEY``.
+
+        The derived key stays last as a decryption fallback, so switching from the default to
+        explicit keys needs no downtime: set ``NEXUS_ENCRYPTION_KEYS``, run
+        ``nexus db rotate-keys``, done.
+        """
+        derived = derive_fernet_key(secret_key)
+        return cls([*(key for key in encryption_keys if key != derived), derived])
 
     def encrypt(self, plaintext: str) -> str:
         return self._fernet.encrypt(plaintext.encode("utf-8")).decode("ascii")

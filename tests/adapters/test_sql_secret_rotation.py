@@ -75,3 +75,17 @@ def test_rotation_of_an_empty_table_rewrites_nothing(
     migrated_engine: Engine, secret_box: FernetSecretBox
 ) -> None:
     assert rotate_stored_secrets(migrated_engine, secret_box) == 0
+
+
+def test_switching_from_the_derived_key_to_explicit_keys_keeps_old_secrets_readable() -> None:
+    secret_key = "s" * 64
+    before = FernetSecretBox.from_settings((), secret_key)
+    stored = before.encrypt("wa-key-0001")
+
+    new_key = Fernet.generate_key().decode()
+    after = FernetSecretBox.from_settings((new_key,), secret_key)
+
+    assert after.decrypt(stored) == "wa-key-0001"
+    rotated = after.rotate(stored)
+    assert FernetSecretBox([new_key]).decrypt(rotated) == "wa-key-0001"
+    assert FernetSecretBox([new_key]).decrypt(after.encrypt("x")) == "x"  # new writes: new key
