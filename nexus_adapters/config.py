@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import secrets
@@ -14,6 +15,7 @@ from dotenv import dotenv_values
 
 DEFAULT_SQLITE_FILE = "nexus.db"
 SECRET_KEY_MIN_LENGTH = 32
+FERNET_KEY_BYTES = 32
 
 
 class ConfigurationError(Exception):
@@ -41,6 +43,13 @@ def _integer(value: str, name: str, minimum: int = 0) -> int:
 
 def _csv(value: str) -> tuple[str, ...]:
     return tuple(item.strip().rstrip("/") for item in value.split(",") if item.strip())
+
+
+def _is_fernet_key(key: str) -> bool:
+    try:
+        return len(base64.urlsafe_b64decode(key.encode("ascii"))) == FERNET_KEY_BYTES
+    except (ValueError, UnicodeError):
+        return False
 
 
 def normalise_database_url(url: str) -> str:
@@ -153,6 +162,17 @@ class Settings:
             raise ConfigurationError(
                 "SECRET_KEY is required when NEXUS_ENV=production "
                 '(generate one with: python -c "import secrets; print(secrets.token_hex(32))")'
+            )
+        for key in settings.encryption_keys:
+            if not _is_fernet_key(key):
+                raise ConfigurationError(
+                    "NEXUS_ENCRYPTION_KEYS must list Fernet keys (32 url-safe base64-encoded "
+                    "bytes each, comma-separated); one of them is not"
+                )
+        if settings.sqlite_path is None and settings.is_sqlite:
+            raise ConfigurationError(
+                "DATABASE_URL must name a SQLite file (sqlite:///path.db): an in-memory "
+                "database cannot be shared by the server's connections"
             )
         if settings.secret_key and len(settings.secret_key) < SECRET_KEY_MIN_LENGTH:
             raise ConfigurationError(

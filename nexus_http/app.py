@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
 
-import anyio.to_thread
 from litestar import Litestar
 from litestar.config.compression import CompressionConfig
 from litestar.openapi import OpenAPIConfig
@@ -49,12 +50,15 @@ def create_app(settings: Settings | None = None, adapters: Adapters | None = Non
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
-        # Handler threads and database connections are one budget: a handler never waits for
-        # a connection while holding a thread another request needs.
-        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.db_pool_size
+        # Handler threads and database connections are one budget: as many threads as
+        # connections, so a handler never waits for a connection while holding a thread.
+        # Litestar runs sync handlers (and run_blocking) in the loop's default executor.
+        executor = ThreadPoolExecutor(settings.db_pool_size, thread_name_prefix="nexus-handler")
+        asyncio.get_running_loop().set_default_executor(executor)
         try:
             yield
         finally:
+            executor.shutdown(wait=False, cancel_futures=True)
             adapters.close()
 
     app = Litestar(

@@ -76,15 +76,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     # Worker processes build their own settings from the environment: pass overrides through it.
-    if args.host:
+    if args.host is not None:
         os.environ["HOST"] = args.host
-    if args.port:
+    if args.port is not None:
+        if not 1 <= args.port <= 65535:
+            raise ConfigurationError("--port must be between 1 and 65535")
         os.environ["PORT"] = str(args.port)
     settings = Settings.from_env()
     settings.with_secret_key()  # create the development key once, before workers race for it
     if not args.no_migrate:
         migrate(settings)
-    workers = args.workers or os.cpu_count() or 1
+    workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
     if workers < 1:
         raise ConfigurationError("--workers must be at least 1")
 

@@ -79,6 +79,18 @@ def problem_response(
     headers: Mapping[str, str] | None = None,
 ) -> Response[Problem]:
     language = preferred_language(request.headers.get("accept-language"))
+    body = problem_body(status, code, language, params, field_errors)
+    return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def problem_body(
+    status: int,
+    code: str,
+    language: str,
+    params: Mapping[str, Any] | None = None,
+    field_errors: Sequence[FieldError] = (),
+) -> Problem:
+    """The RFC 9457 body for ``code``, in ``language``; the one place its shape is built."""
     fields = [ProblemField(e.field, translate(e.code, language, e.params)) for e in field_errors]
     message = translate(code, language, params)
     if fields:
@@ -86,7 +98,7 @@ def problem_response(
         message = fields[0].message
         if first.code.startswith("field.") and first.field:
             message = f"{first.field}: {message}"
-    body = Problem(
+    return Problem(
         error=message,
         type="about:blank",
         title=HTTPStatus(status).phrase,
@@ -94,7 +106,6 @@ def problem_response(
         detail=message,
         errors=fields or None,
     )
-    return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
 def domain_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
@@ -146,7 +157,9 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: Exception) -> R
         fields = _field_errors_from(exc)
         if fields and not (len(fields) == 1 and not fields[0].field):
             return problem_response(request, 400, "validation.failed", None, fields)
-        return problem_response(request, 400, "http.malformed_json")
+        # The body as a whole is wrong: valid JSON of the wrong kind (an array, a number), or
+        # nothing at all.
+        return problem_response(request, 400, "http.json_object_expected")
     if status == 400 and str(exc.detail).startswith("JSON is malformed"):
         return problem_response(request, 400, "http.malformed_json")
     if status >= 500:

@@ -18,6 +18,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "field.wrong_type": ("El valor no tiene el tipo esperado", "The value has the wrong type"),
     "field.invalid": ("El valor no es válido", "The value is not valid"),
+    "field.invalid_characters": (
+        "El texto contiene caracteres de control no permitidos",
+        "The text contains control characters that are not allowed",
+    ),
     "validation.failed": ("Los datos enviados no son válidos", "The data sent is not valid"),
     "email.invalid": ("El correo electrónico no es válido", "The email address is not valid"),
     "phone.invalid": ("El teléfono no es válido", "The phone number is not valid"),
@@ -87,6 +91,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "http.malformed_json": (
         "El cuerpo de la solicitud no es JSON válido",
         "The request body is not valid JSON",
+    ),
+    "http.json_object_expected": (
+        "El cuerpo de la solicitud debe ser un objeto JSON",
+        "The request body must be a JSON object",
     ),
     "http.unsupported_media_type": (
         "El cuerpo debe enviarse como application/json",

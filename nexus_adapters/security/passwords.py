@@ -9,6 +9,9 @@ import bcrypt
 from nexus_core.domain.passwords import PASSWORD_MAX_BYTES
 
 BCRYPT_COST = 12
+# A cost-12 hash of a random password nobody kept: what an unknown email is checked against,
+# so that it takes as long as a wrong password from the very first request of a process.
+_DECOY_COST_12 = "$2b$12$6VX6DzmcgCUu0K4nyyTprOm6bhyFFhs41VYHI6y8RCiRSBslVABx."
 
 
 class BcryptHasher:
@@ -22,7 +25,7 @@ class BcryptHasher:
     def __init__(self, cost: int = BCRYPT_COST, max_concurrent: int = 1) -> None:
         self._cost = cost
         self._slots = threading.BoundedSemaphore(max_concurrent)
-        self._decoy: str | None = None
+        self._decoy: str | None = _DECOY_COST_12 if cost == BCRYPT_COST else None
 
     def hash(self, password: str) -> str:
         secret = _encode(password)
@@ -43,7 +46,7 @@ class BcryptHasher:
 
     @property
     def decoy_hash(self) -> str:
-        """Made on first use (not at import) with the same cost, so verifying it takes as long."""
+        """A hash of the same cost as real ones (made on first use for other costs)."""
         if self._decoy is None:
             self._decoy = self.hash("decoy password that matches no account")
         return self._decoy

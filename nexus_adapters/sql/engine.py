@@ -18,8 +18,9 @@ def reader_options(connection: Connection) -> dict[str, Any]:
     """Execution options of a read-only unit of work.
 
     Readers see each statement's own consistent snapshot, without BEGIN and ROLLBACK around
-    them: a session lookup is one statement (one round trip on PostgreSQL, which runs it in
-    autocommit; SQLite's begin hook below emits nothing for readers).
+    them: a session lookup is one statement (PostgreSQL runs it in autocommit; SQLite's begin
+    hook below emits nothing for readers). Readers must not write: their writes would not be
+    transactional.
     """
     if connection.dialect.name == "postgresql":
         return {"isolation_level": "AUTOCOMMIT"}
@@ -36,6 +37,7 @@ def build_engine(database_url: str, pool_size: int) -> Engine:
         max_overflow=0,
         pool_pre_ping=True,
         pool_recycle=1800,
+        hide_parameters=True,  # error messages never carry values (hashes, keys, bodies)
         connect_args={"application_name": "nexus"},
     )
 
@@ -48,6 +50,7 @@ def _sqlite_engine(database_url: str, pool_size: int) -> Engine:
         database_url,
         pool_size=pool_size,
         max_overflow=0,
+        hide_parameters=True,
         connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
     )
 

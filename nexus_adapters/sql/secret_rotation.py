@@ -10,6 +10,7 @@ from typing import Protocol
 
 from sqlalchemy import Engine, select, update
 
+from nexus_adapters.sql.engine import WRITER_OPTIONS
 from nexus_adapters.sql.tables import users
 
 ENCRYPTED_COLUMNS = (
@@ -33,12 +34,14 @@ def rotate_stored_secrets(engine: Engine, box: Rotator) -> int:
     rewritten = 0
     last_id = 0
     while True:
-        with engine.begin() as connection:
+        # Writer options and row locks: a profile saved meanwhile waits, and is not overwritten.
+        with engine.connect().execution_options(**WRITER_OPTIONS) as connection, connection.begin():
             rows = connection.execute(
                 select(users.c.id, *ENCRYPTED_COLUMNS)
                 .where(users.c.id > last_id)
                 .order_by(users.c.id)
                 .limit(BATCH)
+                .with_for_update()
             ).all()
             if not rows:
                 return rewritten

@@ -33,13 +33,17 @@ class SqlUnitOfWork:
 
     def __enter__(self) -> Self:
         connection: Connection = self._engine.connect()
-        connection.execution_options(
-            **(WRITER_OPTIONS if self._write else reader_options(connection))
-        )
+        try:
+            connection.execution_options(
+                **(WRITER_OPTIONS if self._write else reader_options(connection))
+            )
+            # Writers begin (and so take SQLite's write lock) at once; readers let SQLAlchemy
+            # begin on their first statement, if it needs to, which spares a lookup two events.
+            self._transaction = connection.begin() if self._write else None
+        except BaseException:
+            connection.close()
+            raise
         self._connection = connection
-        # Writers begin (and so take SQLite's write lock) at once; readers let SQLAlchemy
-        # begin on their first statement, if it needs to, which spares a lookup two events.
-        self._transaction = connection.begin() if self._write else None
         self.users = SqlUsers(connection, self._secret_box)
         self.sessions = SqlSessions(connection, self._secret_box)
         self.rate_counters = SqlRateCounters(connection)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from nexus_core.domain.text import check_text_type
 from nexus_core.errors import ValidationFailed
 
 EMAIL_MAX = 254
@@ -14,7 +15,10 @@ _SHAPE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 
 def normalise_email(raw: str) -> str:
     """The canonical form of an address, used for storage and comparison."""
-    email = raw.strip().lower()
+    try:
+        email = check_text_type(raw).strip().lower()
+    except ValidationFailed as failure:
+        raise ValidationFailed.single("email", failure.errors[0].code) from None
     if not email:
         raise ValidationFailed.single("email", "field.required")
     if len(email) > EMAIL_MAX:

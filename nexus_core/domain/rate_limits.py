@@ -5,6 +5,7 @@ Counters live in the database so that every server process sees the same numbers
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -47,9 +48,14 @@ class AuthLimits:
     auth_requests_per_address: Limit = Limit(300, timedelta(minutes=1))
 
 
+def _digest(text: str) -> str:
+    # Keys hold whatever a client typed: a digest keeps them short and free of odd characters.
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def failed_login_key(email: str) -> str:
-    return f"login-failures:{email}"
+    return f"login-attempts:{_digest(email)}"
 
 
 def auth_address_key(address: str) -> str:
-    return f"auth-requests:{address}"
+    return f"auth-requests:{_digest(address)}"

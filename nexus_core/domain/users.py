@@ -17,6 +17,7 @@ from nexus_core.domain.text import (
     COMPANY_MAX,
     KNOWLEDGE_BASE_MAX,
     NAME_MAX,
+    check_text_type,
     optional_text,
     required_text,
 )
@@ -98,7 +99,7 @@ def validate_registration(
 
 
 def _optional_phone(raw: str | None, country: str) -> str | None:
-    if raw is None or not raw.strip():
+    if raw is None or not check_text_type(raw).strip():
         return None
     return to_e164(raw, country)
 
@@ -113,7 +114,15 @@ def _optional_email(raw: str | None) -> str | None:
     return normalise_email(raw)
 
 
+def _flag(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ValidationFailed.single("", "field.wrong_type")
+    return value
+
+
 def _api_key(current: Secret | None, written: str | None) -> Secret | None:
+    if written is not None:
+        check_text_type(written)
     new = apply_key_write(current, written)
     if new is not None and len(new.value) > API_KEY_MAX:
         raise ValidationFailed.single("", "field.too_long", max=API_KEY_MAX)
@@ -123,12 +132,12 @@ def _api_key(current: Secret | None, written: str | None) -> Secret | None:
 # Each writable profile field: which part of the user it lives in, and its rule.
 # A rule takes (current value, written value, user) and returns the value to store.
 _PREFERENCE_RULES: dict[str, Any] = {
-    "email_notifications": lambda cur, new, user: bool(new),
-    "push_notifications": lambda cur, new, user: bool(new),
-    "sms_notifications": lambda cur, new, user: bool(new),
-    "profile_visible": lambda cur, new, user: bool(new),
-    "data_sharing": lambda cur, new, user: bool(new),
-    "analytics": lambda cur, new, user: bool(new),
+    "email_notifications": lambda cur, new, user: _flag(new),
+    "push_notifications": lambda cur, new, user: _flag(new),
+    "sms_notifications": lambda cur, new, user: _flag(new),
+    "profile_visible": lambda cur, new, user: _flag(new),
+    "data_sharing": lambda cur, new, user: _flag(new),
+    "analytics": lambda cur, new, user: _flag(new),
     "language": lambda cur, new, user: preferences.check_language(new),
     "timezone": lambda cur, new, user: preferences.check_timezone(new),
     "theme": lambda cur, new, user: preferences.check_theme(new),
@@ -141,7 +150,7 @@ _CREDENTIAL_RULES: dict[str, Any] = {
     "gmail_api_key": lambda cur, new, user: _api_key(cur, new),
     "gmail_address": lambda cur, new, user: _optional_email(new),
     "gemini_api_key": lambda cur, new, user: _api_key(cur, new),
-    "gemini_auto_reply_enabled": lambda cur, new, user: bool(new),
+    "gemini_auto_reply_enabled": lambda cur, new, user: _flag(new),
     "gemini_knowledge_base": lambda cur, new, user: optional_text(
         new, max_length=KNOWLEDGE_BASE_MAX
     ),

@@ -63,8 +63,11 @@ class FakeUsers:
     def get_for_update(self, user_id: int) -> User | None:
         return self.get(user_id)
 
+    # Like an UPDATE that matches no row, writes to a user who no longer exists do nothing.
     def save(self, user: User) -> None:
-        stored = self._s.users[user.id]
+        stored = self._s.users.get(user.id)
+        if stored is None:
+            return
         self._s.users[user.id] = dataclasses.replace(
             user,
             email=stored.email,
@@ -74,12 +77,14 @@ class FakeUsers:
         )
 
     def record_login(self, user_id: int, now: datetime) -> None:
-        self._s.users[user_id] = dataclasses.replace(self._s.users[user_id], last_login=now)
+        if user_id in self._s.users:
+            self._s.users[user_id] = dataclasses.replace(self._s.users[user_id], last_login=now)
 
     def set_password_hash(self, user_id: int, password_hash: str, now: datetime) -> None:
-        self._s.users[user_id] = dataclasses.replace(
-            self._s.users[user_id], password_hash=password_hash, updated_at=now
-        )
+        if user_id in self._s.users:
+            self._s.users[user_id] = dataclasses.replace(
+                self._s.users[user_id], password_hash=password_hash, updated_at=now
+            )
 
     def delete(self, user_id: int) -> None:
         self._s.users.pop(user_id, None)
@@ -174,7 +179,9 @@ class FakeUnitOfWork:
         del self._state
 
     def commit(self) -> None:
-        self._store.state = self._state
+        # Publish a snapshot: work done after the commit stays private to this unit of work
+        # and is dropped when it ends, as a database drops what follows its COMMIT.
+        self._store.state = copy.deepcopy(self._state)
 
 
 class FakeStore:

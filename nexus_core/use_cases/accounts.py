@@ -16,6 +16,7 @@ from nexus_core.errors import (
     Unauthenticated,
     ValidationFailed,
 )
+from nexus_core.ports import UnitOfWork
 from nexus_core.use_cases.context import Ports
 
 
@@ -32,6 +33,7 @@ class LoggedIn:
 class CurrentSession:
     user: User
     session: Session
+    needs_touch: bool = False
 
 
 def throttle(ports: Ports, key: str, limit: Limit) -> None:
@@ -50,18 +52,14 @@ def _throttle_auth(ports: Ports, client_address: str) -> None:
     throttle(ports, auth_address_key(client_address), ports.auth_limits.auth_requests_per_address)
 
 
-def _start_session(ports: Ports, user_id: int) -> LoggedIn:
-    """A brand-new token for the user; a client-chosen id is never adopted."""
+def _start_session(uow: UnitOfWork, ports: Ports, user_id: int) -> tuple[str, Session]:
+    """A brand-new token for the user, in the caller's unit of work; a client-chosen id is
+    never adopted."""
     token = ports.tokens.new_token()
     now = ports.clock()
-    with ports.uow(write=True) as uow:
-        session = uow.sessions.add(user_id, ports.tokens.hash_token(token), now)
-        uow.users.record_login(user_id, now)
-        user = uow.users.get(user_id)
-        uow.commit()
-    if user is None:  # deleted between the password check and now
-        raise Unauthenticated("auth.invalid_credentials")
-    return LoggedIn(user, token, session)
+    session = uow.sessions.add(user_id, ports.tokens.hash_token(token), now)
+    uow.users.record_login(user_id, now)
+    return token, session
 
 
 def register(
@@ -81,51 +79,70 @@ def register(
         if uow.users.get_by_email(registration.email) is not None:
             raise Conflict("user.email_taken")
     password_hash = ports.hasher.hash(password)  # slow on purpose: outside any transaction
-    with ports.uow(write=True) as uow:
-        user = uow.users.add(registration, password_hash, ports.clock())
+    with ports.uow(write=True) as uow:  # the account and its first session, or neither
+        created = uow.users.add(registration, password_hash, ports.clock())
+        token, session = _start_session(uow, ports, created.id)
+        user = uow.users.get(created.id)
         uow.commit()
-    return _start_session(ports, user.id)
+    assert user is not None
+    return LoggedIn(user, token, session)
+
+
+def _count_password_attempt(ports: Ports, email: str) -> None:
+    """Count an attempt at one account's password *before* checking it, so that parallel
+    guesses cannot slip past the lockout; a correct password clears the count."""
+    lockout = ports.auth_limits.failed_logins_per_email
+    if not lockout.enabled:
+        return
+    now = ports.clock()
+    with ports.uow(write=True) as uow:
+        counted = uow.rate_counters.hit(failed_login_key(email), now, lockout.window)
+        uow.commit()
+    if counted.count > lockout.max_events:
+        raise TooManyAttempts(counted.retry_after(now, lockout), "auth.locked_out")
+
+
+def _forget_password_attempts(ports: Ports, email: str) -> None:
+    if ports.auth_limits.failed_logins_per_email.enabled:
+        with ports.uow(write=True) as uow:
+            uow.rate_counters.clear(failed_login_key(email))
+            uow.commit()
 
 
 def login(ports: Ports, *, email: str, password: str, client_address: str = "") -> LoggedIn:
     """Check the credentials and open a new session.
 
     An unknown email and a wrong password fail alike (same error, a hash verified either way).
-    Ten failures for one email within the window lock that email until the window passes.
+    Ten failed attempts for one email within the window lock that email until the window
+    passes, whatever the password.
     """
     _throttle_auth(ports, client_address)
     try:
-        normalised = normalise_email(email)
+        normalised: str | None = normalise_email(email)
     except ValidationFailed:
-        normalised = None
-    lockout = ports.auth_limits.failed_logins_per_email
-    failures_key = failed_login_key(normalised or email.strip().lower())
-    now = ports.clock()
+        normalised = None  # no account can have it; still counted and "checked" below
+    attempts_key = normalised or email.strip().lower()
+    _count_password_attempt(ports, attempts_key)
     user = None
-    with ports.uow() as uow:
-        failures = uow.rate_counters.peek(failures_key)
-        if normalised is not None:
+    if normalised is not None:
+        with ports.uow() as uow:
             user = uow.users.get_by_email(normalised)
-    if lockout.enabled and failures and failures.current(now, lockout) >= lockout.max_events:
-        raise TooManyAttempts(failures.retry_after(now, lockout), "auth.locked_out")
 
     acceptable = password_length_problem(password) is None
     hash_to_check = user.password_hash if user is not None else ports.hasher.decoy_hash
-    matches = ports.hasher.verify(password, hash_to_check) if acceptable else False
-    if user is None or not matches:
-        if not acceptable:
-            ports.hasher.verify("x" * 8, ports.hasher.decoy_hash)  # keep the timing alike
-        if lockout.enabled:
-            with ports.uow(write=True) as uow:
-                uow.rate_counters.hit(failures_key, now, lockout.window)
-                uow.commit()
+    # A password bcrypt would refuse is checked as a dummy one: the answer takes as long.
+    matches = ports.hasher.verify(password if acceptable else "x" * 8, hash_to_check)
+    if user is None or not matches or not acceptable:
         raise Unauthenticated("auth.invalid_credentials")
 
-    if failures is not None:
-        with ports.uow(write=True) as uow:
-            uow.rate_counters.clear(failures_key)
-            uow.commit()
-    return _start_session(ports, user.id)
+    _forget_password_attempts(ports, attempts_key)
+    with ports.uow(write=True) as uow:
+        token, session = _start_session(uow, ports, user.id)
+        fresh = uow.users.get(user.id)
+        uow.commit()
+    if fresh is None:  # deleted between the password check and now
+        raise Unauthenticated("auth.invalid_credentials")
+    return LoggedIn(fresh, token, session)
 
 
 def logout(ports: Ports, token: str | None) -> None:
@@ -141,27 +158,27 @@ def logout(ports: Ports, token: str | None) -> None:
 
 def authenticate(ports: Ports, token: str | None) -> CurrentSession:
     """The user behind a session token, or ``Unauthenticated`` when it is missing, expired or
-    revoked. Use is written back at most once per ``touch_every``, so most calls only read."""
+    revoked. Only reads: an expired session simply stops working (``purge_expired`` removes
+    it later), and recording use is ``keep_session_alive``'s job when ``needs_touch`` says so.
+    """
     if not token:
         raise Unauthenticated()
-    token_hash = ports.tokens.hash_token(token)
-    now = ports.clock()
-    policy = ports.sessions
     with ports.uow() as uow:
-        found = uow.sessions.find_with_user(token_hash)
+        found = uow.sessions.find_with_user(ports.tokens.hash_token(token))
     if found is None:
         raise Unauthenticated()
     session, user = found
-    if session.expired(now, policy):
-        with ports.uow(write=True) as uow:
-            uow.sessions.revoke(session.id)
-            uow.commit()
+    now = ports.clock()
+    if session.expired(now, ports.sessions):
         raise Unauthenticated("auth.session_expired")
-    if session.needs_touch(now, policy):
-        with ports.uow(write=True) as uow:
-            uow.sessions.touch(session.id, now)
-            uow.commit()
-    return CurrentSession(user, session)
+    return CurrentSession(user, session, session.needs_touch(now, ports.sessions))
+
+
+def keep_session_alive(ports: Ports, current: CurrentSession) -> None:
+    """Record that the session was used now (pushes its idle expiry back)."""
+    with ports.uow(write=True) as uow:
+        uow.sessions.touch(current.session.id, ports.clock())
+        uow.commit()
 
 
 def change_password(
@@ -174,7 +191,8 @@ def change_password(
 ) -> None:
     """Replace the password; every other session of the user is revoked.
 
-    A wrong current password is ``RuleRefused`` (a 400: the client stays logged in).
+    A wrong current password is ``RuleRefused`` (a 400: the client stays logged in); such
+    failures count towards the account's lockout like failed logins.
     """
     _throttle_auth(ports, client_address)
     check_new_password(new_password, "new_password")
@@ -186,15 +204,21 @@ def change_password(
         uow.commit()
 
 
-def delete_account(ports: Ports, current: CurrentSession, *, password: str) -> None:
+def delete_account(
+    ports: Ports, current: CurrentSession, *, password: str, client_address: str = ""
+) -> None:
     """Remove the user and everything they own, sessions included."""
+    _throttle_auth(ports, client_address)
     _confirm_password(ports, current.user, password, "password")
     with ports.uow(write=True) as uow:
         uow.users.delete(current.user.id)
+        uow.rate_counters.clear(failed_login_key(current.user.email))
         uow.commit()
 
 
 def _confirm_password(ports: Ports, user: User, password: str, field_name: str) -> None:
+    _count_password_attempt(ports, user.email)
     acceptable = password_length_problem(password) is None
     if not (acceptable and ports.hasher.verify(password, user.password_hash)):
         raise RuleRefused("auth.wrong_password", field=field_name)
+    _forget_password_attempts(ports, user.email)

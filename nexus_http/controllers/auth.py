@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.params import JSONBody
 
 from nexus_core.use_cases import accounts
 from nexus_http.controllers.docs import problems
-from nexus_http.language import preferred_language
-from nexus_http.messages import translate
-from nexus_http.offload import run_lookup
+from nexus_http.request_context import (
+    AnyRequest,
+    adapters_of,
+    client_address,
+    cookie_lifetime_seconds,
+    current_session,
+    optional_session,
+    say,
+)
 from nexus_http.schemas.common import MessageOut
 from nexus_http.schemas.users import (
     LoginIn,
@@ -21,31 +25,20 @@ from nexus_http.schemas.users import (
     UserMessageEnvelope,
     UserOut,
 )
-from nexus_http.session_cookie import (
-    adapters_of,
-    client_address,
-    expired_cookie,
-    optional_session,
-    require_session,
-    session_cookie,
-    token_of,
-)
-
-AnyRequest = Request[Any, Any, Any]
-
-
-def say(request: AnyRequest, code: str) -> str:
-    return translate(code, preferred_language(request.headers.get("accept-language")))
+from nexus_http.session_cookie import expired_cookie, session_cookie, token_of
 
 
 def _logged_in(
     request: AnyRequest, result: accounts.LoggedIn, code: str, status: int
 ) -> Response[UserMessageEnvelope]:
     request.scope["state"]["user_id"] = result.user.id
+    cookie = session_cookie(
+        adapters_of(request).settings, result.token, cookie_lifetime_seconds(request)
+    )
     return Response(
         UserMessageEnvelope(message=say(request, code), user=UserOut.of(result.user)),
         status_code=status,
-        cookies=[session_cookie(request, result.token)],
+        cookies=[cookie],
     )
 
 
@@ -101,17 +94,17 @@ class AuthController(Controller):
         accounts.logout(adapters_of(request).ports, token_of(request))
         return Response(
             MessageOut(message=say(request, "ok.logged_out")),
-            cookies=[expired_cookie(request)],
+            cookies=[expired_cookie(adapters_of(request).settings)],
         )
 
     @get("/me", summary="The logged-in user", responses=problems(401))
     async def me(self, request: AnyRequest) -> UserEnvelope:
-        current = await run_lookup(request, lambda: require_session(request))
+        current = await current_session(request)
         return UserEnvelope(user=UserOut.of(current.user))
 
     @get("/check-session", summary="Whether the request is logged in (always 200)")
     async def check_session(self, request: AnyRequest) -> SessionCheck:
-        current = await run_lookup(request, lambda: optional_session(request))
+        current = await optional_session(request)
         if current is None:
             return SessionCheck(authenticated=False, user=None)
         return SessionCheck(authenticated=True, user=UserOut.of(current.user))

@@ -9,7 +9,7 @@ from litestar import Controller, Request, Response, get, head
 
 from nexus_http.controllers.docs import problems
 from nexus_http.errors import problem_response
-from nexus_http.session_cookie import adapters_of
+from nexus_http.request_context import adapters_of
 
 
 class Status(msgspec.Struct):

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Controller, Request, Response, delete, get, post, put
+from litestar import Controller, Response, delete, get, post, put
 from litestar.params import JSONBody
 
 from nexus_core.use_cases import accounts, profile
-from nexus_http.controllers.auth import say
 from nexus_http.controllers.docs import problems
-from nexus_http.offload import run_lookup
+from nexus_http.request_context import (
+    AnyRequest,
+    adapters_of,
+    client_address,
+    current_session,
+    current_session_in_thread,
+    say,
+)
 from nexus_http.schemas.common import MessageOut
 from nexus_http.schemas.users import (
     ApiKeys,
@@ -22,9 +26,7 @@ from nexus_http.schemas.users import (
     UserMessageEnvelope,
     UserOut,
 )
-from nexus_http.session_cookie import adapters_of, client_address, expired_cookie, require_session
-
-AnyRequest = Request[Any, Any, Any]
+from nexus_http.session_cookie import expired_cookie
 
 
 class ProfileController(Controller):
@@ -33,7 +35,7 @@ class ProfileController(Controller):
 
     @get("/", summary="The user's profile and settings", responses=problems(401))
     async def show(self, request: AnyRequest) -> UserEnvelope:
-        current = await run_lookup(request, lambda: require_session(request))
+        current = await current_session(request)
         return UserEnvelope(user=UserOut.of(current.user))
 
     @put(
@@ -47,7 +49,7 @@ class ProfileController(Controller):
         responses=problems(400, 401, 403, 413, 415),
     )
     def update(self, request: AnyRequest, data: JSONBody[ProfileIn]) -> UserMessageEnvelope:
-        current = require_session(request)
+        current = current_session_in_thread(request)
         user = profile.update_profile(adapters_of(request).ports, current.user.id, data.changes())
         return UserMessageEnvelope(
             message=say(request, "ok.profile_updated"), user=UserOut.of(user)
@@ -59,7 +61,7 @@ class ProfileController(Controller):
         responses=problems(401),
     )
     async def api_keys(self, request: AnyRequest) -> ApiKeysEnvelope:
-        current = await run_lookup(request, lambda: require_session(request))
+        current = await current_session(request)
         return ApiKeysEnvelope(api_keys=ApiKeys.of(current.user))
 
     @post(
@@ -73,7 +75,7 @@ class ProfileController(Controller):
     def change_password(self, request: AnyRequest, data: JSONBody[ChangePasswordIn]) -> MessageOut:
         accounts.change_password(
             adapters_of(request).ports,
-            require_session(request),
+            current_session_in_thread(request),
             current_password=data.current_password,
             new_password=data.new_password,
             client_address=client_address(request),
@@ -92,9 +94,12 @@ class ProfileController(Controller):
         self, request: AnyRequest, data: JSONBody[DeleteAccountIn]
     ) -> Response[MessageOut]:
         accounts.delete_account(
-            adapters_of(request).ports, require_session(request), password=data.password
+            adapters_of(request).ports,
+            current_session_in_thread(request),
+            password=data.password,
+            client_address=client_address(request),
         )
         return Response(
             MessageOut(message=say(request, "ok.account_deleted")),
-            cookies=[expired_cookie(request)],
+            cookies=[expired_cookie(adapters_of(request).settings)],
         )

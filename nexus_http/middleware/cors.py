@@ -19,8 +19,8 @@ from litestar.types import (
     Send,
 )
 
+from nexus_http.errors import problem_body
 from nexus_http.language import preferred_language
-from nexus_http.messages import translate
 
 ALLOWED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 ALLOWED_HEADERS = ("content-type", "accept-language", "x-request-id")
@@ -105,16 +105,7 @@ class CorsMiddleware:
             language = preferred_language(
                 headers.get(b"accept-language", b"").decode("latin-1") or None
             )
-            message = translate("http.cors_refused", language)
-            body = msgspec.json.encode(
-                {
-                    "error": message,
-                    "type": "about:blank",
-                    "title": "Forbidden",
-                    "status": 403,
-                    "detail": message,
-                }
-            )
+            body = msgspec.json.encode(problem_body(403, "http.cors_refused", language))
             status = 403
             response_headers = [(b"content-type", b"application/problem+json")]
         response_headers += [

@@ -89,3 +89,21 @@ def test_switching_from_the_derived_key_to_explicit_keys_keeps_old_secrets_reada
     rotated = after.rotate(stored)
     assert FernetSecretBox([new_key]).decrypt(rotated) == "wa-key-0001"
     assert FernetSecretBox([new_key]).decrypt(after.encrypt("x")) == "x"  # new writes: new key
+
+
+def test_a_key_no_configured_key_can_read_does_not_lock_its_user_out(
+    migrated_engine: Engine,
+    uow_factory: SqlUnitOfWorkFactory,
+    add_user: Callable[..., User],
+) -> None:
+    ana = add_user("ana@example.com")
+    _give_keys(uow_factory, ana, whatsapp_api_key=Secret("wa-key-of-ana-0001"))
+
+    stranger = SqlUnitOfWorkFactory(
+        migrated_engine, FernetSecretBox([Fernet.generate_key().decode()])
+    )
+    with stranger() as uow:
+        read = uow.users.get_by_email("ana@example.com")
+    assert read is not None
+    assert read.credentials.whatsapp_api_key is None
+    assert read.email == "ana@example.com"

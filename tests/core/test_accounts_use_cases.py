@@ -48,7 +48,11 @@ class World:
         ).token
 
     def auth(self, token: str | None) -> accounts.CurrentSession:
-        return accounts.authenticate(self.ports, token)
+        """As a request does: identify, then record use when the lookup asks for it."""
+        current = accounts.authenticate(self.ports, token)
+        if current.needs_touch:
+            accounts.keep_session_alive(self.ports, current)
+        return current
 
     def alive(self, token: str) -> bool:
         try:
@@ -375,9 +379,22 @@ def test_an_idle_session_expires() -> None:
     with pytest.raises(Unauthenticated) as caught:
         world.auth(token)
     assert caught.value.code == "auth.session_expired"
-    assert world.store.state.sessions == {}  # revoked, not just refused
     with pytest.raises(Unauthenticated):
-        world.auth(token)
+        world.auth(token)  # refused every time; the row waits for purge_expired
+
+
+def test_authenticate_only_reads() -> None:
+    world = World(policy=_SHORT)
+    token = world.register().token
+    before = world.store.state
+    world.clock.advance(timedelta(minutes=5))
+    current = accounts.authenticate(world.ports, token)
+    assert current.needs_touch
+    assert world.store.state is before  # nothing committed
+    world.clock.advance(timedelta(hours=2))
+    with pytest.raises(Unauthenticated):
+        accounts.authenticate(world.ports, token)
+    assert world.store.state is before
 
 
 def test_use_keeps_a_session_alive_until_its_absolute_end() -> None:

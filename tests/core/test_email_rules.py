@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from nexus_core.domain.emails import EMAIL_MAX, normalise_email
 from nexus_core.errors import ValidationFailed
 
-_CODES = {"field.required", "field.too_long", "email.invalid"}
+_CODES = {"field.required", "field.too_long", "email.invalid", "field.invalid_characters"}
 _PADDING = st.text(alphabet=" \t\n\r\u00a0\u2003", max_size=4)
 
 

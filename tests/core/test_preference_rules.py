@@ -58,7 +58,10 @@ def test_other_timezones_are_refused(value: str) -> None:
     assert _only_error(caught) == ("timezone", "timezone.invalid")
 
 
-@given(st.sampled_from(sorted(zoneinfo.available_timezones())))
+_NOT_PLACES = {"localtime", "Factory", "posixrules"}
+
+
+@given(st.sampled_from(sorted(zoneinfo.available_timezones() - _NOT_PLACES)))
 def test_every_known_zone_is_accepted(value: str) -> None:
     assert preferences.check_timezone(value) == value
 
@@ -118,3 +121,27 @@ def test_send_rate_bounds(value: int, ok: bool) -> None:
     else:
         with pytest.raises(ValidationFailed):
             preferences.check_send_rate(value)
+
+
+@pytest.mark.parametrize("value", ["localtime", "Factory", "posixrules"])
+def test_zone_database_entries_that_are_not_places_are_refused(value: str) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        preferences.check_timezone(value)
+    assert _only_error(caught) == ("timezone", "timezone.invalid")
+
+
+@pytest.mark.parametrize(
+    ("check", "value"),
+    [
+        (preferences.check_language, 1),
+        (preferences.check_theme, None),
+        (preferences.check_timezone, ["Europe/Madrid"]),
+        (preferences.check_country, 34),
+        (preferences.check_send_rate, True),
+        (preferences.check_send_rate, "60"),
+    ],
+)
+def test_values_of_the_wrong_type_are_field_errors(check: object, value: object) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        check(value)  # type: ignore[operator]
+    assert caught.value.errors[0].code == "field.wrong_type"

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from nexus_http import session_cookie
+from nexus_http import request_context
 from tests.http.support import (
     EMAIL,
     PASSWORD,
@@ -154,7 +154,7 @@ def test_unexpected_failures_are_a_500_problem_without_details(
     def explode(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("SELECT password_hash FROM users -- secret-internal-detail")
 
-    monkeypatch.setattr(session_cookie, "authenticate", explode)
+    monkeypatch.setattr(request_context, "authenticate", explode)
 
     response = client.get("/api/auth/me")
 

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy import text
 
+from nexus_adapters.sql.engine import WRITER_OPTIONS
 from nexus_adapters.sql.tables import metadata
+
+# Any constant: several processes starting at once (nexus serve on many hosts) queue on it.
+MIGRATION_LOCK_ID = 7_419_001
 
 engine = context.config.attributes["engine"]
 
-with engine.connect() as connection:
+# Writer options: on SQLite the migration runs in one BEGIN IMMEDIATE transaction, so a failed
+# one leaves no half schema and concurrent upgraders wait for each other.
+with engine.connect().execution_options(**WRITER_OPTIONS) as connection:
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK_ID})
     context.configure(
         connection=connection,
         target_metadata=metadata,

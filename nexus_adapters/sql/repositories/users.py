@@ -6,9 +6,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+import structlog
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from nexus_adapters.security.secret_box import SecretUnreadable
 from nexus_adapters.sql.tables import users as t
 from nexus_core.domain.api_keys import Secret
 from nexus_core.domain.users import Credentials, Preferences, Registration, User
@@ -26,6 +28,8 @@ _PLAIN_CREDENTIAL_COLUMNS = tuple(
 )
 
 
+log = structlog.get_logger("nexus.adapters")
+
 _BY_ID = select(t).where(t.c.id == bindparam("user_id"))
 _BY_EMAIL = select(t).where(t.c.email == bindparam("email"))
 # SQLite has no row locks (its writers already hold the database lock); PostgreSQL does.
@@ -37,7 +41,15 @@ def user_from_row(m: Mapping[Any, Any], secret_box: SecretBox) -> User:
 
     def secret(column: str) -> Secret | None:
         ciphertext = m[column]
-        return None if ciphertext is None else Secret(secret_box.decrypt(ciphertext))
+        if ciphertext is None:
+            return None
+        try:
+            return Secret(secret_box.decrypt(ciphertext))
+        except SecretUnreadable:
+            # Encrypted under a key no longer configured: the user can still log in and sees
+            # the key as not configured (writing a new one replaces it).
+            log.warning("stored_secret_unreadable", user_id=m["id"], column=column)
+            return None
 
     # String keys: looking columns up by Column object costs more than the query itself.
     return User(

@@ -1,0 +1,93 @@
+"""What a handler needs from its request: the adapters, the caller, the language, the user.
+
+Also where database work runs: short lookups on the event loop (SQLite) or in the handler
+thread pool (PostgreSQL); writes always in the pool.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from litestar import Request
+from litestar.concurrency import sync_to_thread
+
+from nexus_adapters.bootstrap import Adapters
+from nexus_core.errors import Unauthenticated
+from nexus_core.use_cases.accounts import CurrentSession, authenticate, keep_session_alive
+from nexus_http.language import preferred_language
+from nexus_http.messages import translate
+from nexus_http.session_cookie import token_of
+
+AnyRequest = Request[Any, Any, Any]
+T = TypeVar("T")
+
+
+def adapters_of(request: AnyRequest) -> Adapters:
+    adapters: Adapters = request.app.state.adapters
+    return adapters
+
+
+def say(request: AnyRequest, code: str) -> str:
+    """The catalogue message ``code`` in the request's language."""
+    return translate(code, preferred_language(request.headers.get("accept-language")))
+
+
+def client_address(request: AnyRequest) -> str:
+    """The caller's address; behind a trusted proxy, the last ``X-Forwarded-For`` hop."""
+    if adapters_of(request).settings.trust_forwarded_for:
+        forwarded = request.headers.get("x-forwarded-for", "")
+        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+        if hops:
+            return hops[-1]
+    return request.client.host if request.client else "unknown"
+
+
+async def run_lookup(request: AnyRequest, work: Callable[[], T]) -> T:
+    """Run a short, read-only piece of database work (a session lookup, a profile read).
+
+    On SQLite it runs inline: an in-process lookup of tens of microseconds costs less than a
+    hop to the thread pool, and a handler thread waiting for the GIL behind a busy event loop
+    adds milliseconds to every request. On PostgreSQL every statement waits for the network,
+    so the work goes to the thread pool (sized with the connection pool). Nothing that
+    writes, hashes or may wait for a lock comes through here.
+    """
+    if adapters_of(request).settings.is_sqlite:
+        return work()
+    return await sync_to_thread(work)
+
+
+def _identify(request: AnyRequest) -> CurrentSession:
+    current = authenticate(adapters_of(request).ports, token_of(request))
+    request.scope["state"]["user_id"] = current.user.id  # for the request log line
+    return current
+
+
+async def current_session(request: AnyRequest) -> CurrentSession:
+    """The logged-in user of an ``async`` handler's request, or ``Unauthenticated`` (401).
+
+    The lookup only reads; recording use (once a minute at most) goes to the thread pool.
+    """
+    current = await run_lookup(request, lambda: _identify(request))
+    if current.needs_touch:
+        await sync_to_thread(keep_session_alive, adapters_of(request).ports, current)
+    return current
+
+
+async def optional_session(request: AnyRequest) -> CurrentSession | None:
+    try:
+        return await current_session(request)
+    except Unauthenticated:
+        return None
+
+
+def current_session_in_thread(request: AnyRequest) -> CurrentSession:
+    """``current_session`` for sync handlers, which already run in the thread pool."""
+    current = _identify(request)
+    if current.needs_touch:
+        keep_session_alive(adapters_of(request).ports, current)
+    return current
+
+
+def cookie_lifetime_seconds(request: AnyRequest) -> int:
+    return int(adapters_of(request).ports.sessions.absolute.total_seconds())
