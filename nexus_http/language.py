@@ -14,7 +14,7 @@ def preferred_language(accept_language: str | None) -> str:
     if not accept_language:
         return DEFAULT
     best, best_q = DEFAULT, -1.0
-    for position, part in enumerate(accept_language.split(",")):
+    for part in accept_language.split(","):
         tag, _, params = part.strip().partition(";")
         primary = tag.strip().lower().split("-")[0]
         if primary not in SUPPORTED:
@@ -27,7 +27,7 @@ def preferred_language(accept_language: str | None) -> str:
                     quality = float(value)
                 except ValueError:
                     quality = 0.0
-        # Earlier entries win ties, as the header lists preferences in order.
-        if quality > best_q and quality > 0 and not (quality == best_q and position):
+        # Strictly greater: on a tie the earlier entry wins, as the header lists them in order.
+        if quality > best_q and quality > 0:
             best, best_q = primary, quality
     return best

@@ -18,6 +18,7 @@ def problems(*statuses: int) -> dict[int, ResponseSpec]:
         413: "Body too large",
         415: "Body is not JSON",
         429: "Too many attempts; see Retry-After",
+        503: "The database does not answer",
     }
     return {
         status: ResponseSpec(
