@@ -1,0 +1,730 @@
+"""The repository conformance suite: a Hypothesis state machine that any implementation of the
+repository ports (``nexus_core.ports``) must pass.
+
+It drives a ``UnitOfWorkFactory`` through random sequences of operations on users, sessions
+and rate counters, keeps a plain model (dicts) of what must be stored, and checks every answer
+against it. The in-memory fakes and the SQL adapters (SQLite and PostgreSQL) both run it.
+
+This module imports only the standard library, Hypothesis and ``nexus_core``, so it runs in the
+core-only environment too. Use it with::
+
+    run_repository_conformance(make_store, count_rows=..., settings=settings(...))
+
+``make_store`` is called once per Hypothesis example and must return a factory over an EMPTY
+store. ``count_rows`` (optional) counts what the store holds, by means outside the ports; without
+it, the invariant compares every user, session and counter the machine knows of, through the
+ports.
+
+What the suite holds an implementation to, beyond the port docstrings:
+
+- writes happen in ``write=True`` units of work, as every use case does them (what a reader unit
+  of work does with a write is not specified here);
+- work done after ``commit()`` in the same unit of work is dropped when it ends;
+- ``add`` refusing a taken email leaves the unit of work usable, and changes nothing;
+- ``save``, ``record_login``, ``set_password_hash``, ``delete``, ``touch`` and ``revoke``
+  addressed to a user or session that no longer exists do nothing;
+- ids are never reused, and every value (times included) reads back equal and of the same type;
+  times are timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import string
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, NamedTuple, TypeVar
+
+import hypothesis
+from hypothesis import HealthCheck
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+
+from nexus_core.domain.api_keys import API_KEY_MAX, MASK_PREFIX
+from nexus_core.domain.preferences import LANGUAGES, SEND_RATE_MAX, SEND_RATE_MIN, THEMES
+from nexus_core.domain.rate_limits import WindowCount
+from nexus_core.domain.sessions import Session
+from nexus_core.domain.text import COMPANY_MAX, KNOWLEDGE_BASE_MAX, NAME_MAX
+from nexus_core.domain.users import (
+    Credentials,
+    Preferences,
+    Registration,
+    User,
+    apply_profile_changes,
+)
+from nexus_core.errors import Conflict
+from nexus_core.ports import UnitOfWork, UnitOfWorkFactory
+
+F = TypeVar("F", bound=UnitOfWorkFactory)
+
+
+class RowCounts(NamedTuple):
+    users: int
+    sessions: int
+    rate_counters: int
+
+
+# Whole seconds only: both databases keep microseconds, but round values keep mismatches real.
+START = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
+# An id and a token hash no implementation ever hands out in one example.
+UNKNOWN_ID = 2**31 - 1
+UNKNOWN_TOKEN_HASH = hashlib.sha256(b"no such token").hexdigest()
+
+EMAILS = (
+    "ana@example.com",
+    "bob@example.com",
+    "carla.núñez@ejemplo.es",
+    "dan+news@example.net",
+    "zoë@例え.jp",
+)
+PHONES = ("+34612345678", "+34911234567", "+14155552671", "+447911123456", "+525512345678")
+TIMEZONES = ("Europe/Madrid", "America/Mexico_City", "America/Argentina/Buenos_Aires", "UTC")
+COUNTRIES = ("ES", "es", "MX", "US", "co")
+RATE_KEYS = ("login-failures:ana@example.com", "auth-requests:203.0.113.7", "auth-requests:::1")
+WINDOWS = (timedelta(minutes=1), timedelta(minutes=15))
+# Clock steps that land on the windows' edges (and ages, for purge_expired).
+SECONDS = (0, 1, 59, 60, 61, 899, 900, 901, 3600, 7 * 86400)
+
+# NUL and other control characters are left out on purpose: PostgreSQL refuses NUL in text.
+_CHARACTERS = st.characters(codec="utf-8", exclude_categories=("Cc", "Cs"))
+# Characters of 1 to 4 bytes in UTF-8, repeated up to a column's limit.
+_FILLERS = ("a", "ñ", "€", "😀")
+
+
+def _text(max_size: int, *, newlines: bool = False) -> st.SearchStrategy[str]:
+    """Short text of any characters, or long text of one repeated: cheap to shrink, and it
+    reaches each column's limit."""
+    alphabet = (_CHARACTERS | st.sampled_from("\n\t")) if newlines else _CHARACTERS
+    varied = st.text(alphabet, max_size=min(max_size, 12))
+    long = st.builds(str.__mul__, st.sampled_from(_FILLERS), st.integers(1, max_size))
+    return varied | long
+
+
+def _clean(max_size: int) -> st.SearchStrategy[str]:
+    """Text as validation leaves it: trimmed and not blank."""
+    return _text(max_size).map(str.strip).filter(bool)
+
+
+_PASSWORD_HASHES = st.text(string.ascii_letters + string.digits + "./$", min_size=1, max_size=60)
+_API_KEYS = st.one_of(
+    st.none(),
+    st.just(""),  # clears the key
+    st.just(MASK_PREFIX + "7f3a"),  # keeps the current key
+    st.text(string.ascii_letters + string.digits + "-_", min_size=1, max_size=40),
+    _clean(API_KEY_MAX),
+)
+# Raw values, as a client would send them; apply_profile_changes validates and cleans them.
+PROFILE_CHANGES: st.SearchStrategy[dict[str, Any]] = st.fixed_dictionaries(
+    {},
+    optional={
+        "name": _clean(NAME_MAX).map(lambda name: f" {name} "),
+        "company": st.none() | st.just("") | _clean(COMPANY_MAX),
+        "phone": st.none() | st.just("") | st.sampled_from(PHONES),
+        "email_notifications": st.booleans(),
+        "push_notifications": st.booleans(),
+        "sms_notifications": st.booleans(),
+        "profile_visible": st.booleans(),
+        "data_sharing": st.booleans(),
+        "analytics": st.booleans(),
+        "language": st.sampled_from(LANGUAGES),
+        "timezone": st.sampled_from(TIMEZONES),
+        "theme": st.sampled_from(THEMES),
+        "default_country": st.sampled_from(COUNTRIES),
+        "send_rate_per_minute": st.integers(SEND_RATE_MIN, SEND_RATE_MAX),
+        "whatsapp_api_key": _API_KEYS,
+        "whatsapp_phone_number_id": st.none() | _clean(200),
+        "gmail_api_key": _API_KEYS,
+        "gmail_address": st.none() | st.just("") | st.sampled_from(EMAILS),
+        "gemini_api_key": _API_KEYS,
+        "gemini_auto_reply_enabled": st.booleans(),
+        "gemini_knowledge_base": st.none() | _text(KNOWLEDGE_BASE_MAX, newlines=True),
+    },
+)
+REGISTRATION_FIELDS = st.tuples(
+    _clean(NAME_MAX), st.none() | st.sampled_from(PHONES), st.none() | _clean(COMPANY_MAX)
+)
+
+
+def _show(value: Any) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= 200 else f"{shown[:160]}…({len(shown)} characters)"
+
+
+def _differences(actual: Any, expected: Any, path: str = "") -> list[str]:
+    """Where ``actual`` and ``expected`` differ, value or type; times must be aware UTC."""
+    where = path or "value"
+    if type(actual) is not type(expected):
+        return [f"{where}: {_show(actual)} ({type(actual).__name__}) != {_show(expected)}"]
+    if isinstance(actual, tuple):
+        if len(actual) != len(expected):
+            return [f"{where}: {_show(actual)} != {_show(expected)}"]
+        return [
+            problem
+            for index, (a, e) in enumerate(zip(actual, expected, strict=True))
+            for problem in _differences(a, e, f"{path}[{index}]")
+        ]
+    if dataclasses.is_dataclass(actual):
+        return [
+            problem
+            for field in dataclasses.fields(actual)
+            for problem in _differences(
+                getattr(actual, field.name), getattr(expected, field.name), f"{path}.{field.name}"
+            )
+        ]
+    if isinstance(actual, datetime) and actual.utcoffset() != timedelta(0):
+        return [f"{where}: {actual!r} is not timezone-aware UTC"]
+    if actual != expected:
+        return [f"{where}: {_show(actual)} != {_show(expected)}"]
+    return []
+
+
+def assert_same(actual: Any, expected: Any, what: str) -> None:
+    problems = _differences(actual, expected)
+    assert not problems, f"{what}: " + "; ".join(problems)
+
+
+class _RepositoryMachine(RuleBasedStateMachine):
+    """The rules; ``repository_conformance_machine`` binds them to a store builder."""
+
+    make_store: Callable[[], UnitOfWorkFactory]
+    count_rows: Callable[[Any], RowCounts] | None
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.store = type(self).make_store()
+        self.now = START
+        # The model: what the store must hold.
+        self.users: dict[str, User] = {}  # by email
+        self.sessions: dict[str, Session] = {}  # by token hash
+        self.counters: dict[str, WindowCount] = {}
+        # Everything ever handed out, to ask about what is gone.
+        self.user_ids: list[int] = []
+        self.session_ids: list[int] = []
+        self.token_hashes: list[str] = []
+        self.tokens_made = 0
+
+    # -- the model ----------------------------------------------------------------------------
+
+    def user_by_id(self, user_id: int) -> User | None:
+        return next((user for user in self.users.values() if user.id == user_id), None)
+
+    def session_by_id(self, session_id: int) -> Session | None:
+        return next((s for s in self.sessions.values() if s.id == session_id), None)
+
+    def new_token_hash(self) -> str:
+        self.tokens_made += 1
+        return hashlib.sha256(f"token {self.tokens_made}".encode()).hexdigest()
+
+    def replace_user(self, user: User) -> None:
+        self.users[user.email] = user
+
+    def drop_user(self, user_id: int) -> None:
+        user = self.user_by_id(user_id)
+        if user is not None:
+            del self.users[user.email]
+            self.sessions = {h: s for h, s in self.sessions.items() if s.user_id != user_id}
+
+    def expected_count(self, key: str, window: timedelta) -> WindowCount:
+        current = self.counters.get(key)
+        if current is None or self.now - current.window_started_at >= window:
+            return WindowCount(1, self.now)
+        return WindowCount(current.count + 1, current.window_started_at)
+
+    def model_counts(self) -> RowCounts:
+        return RowCounts(len(self.users), len(self.sessions), len(self.counters))
+
+    # -- drawing from what exists (or existed) ------------------------------------------------
+
+    def any_user_id(self, data: st.DataObject) -> int:
+        """A live user's id (half the time, when there are some), a deleted user's, or one
+        never handed out."""
+        anyone = st.sampled_from([*self.user_ids, UNKNOWN_ID])
+        live = [user.id for user in self.users.values()]
+        return data.draw((st.sampled_from(live) | anyone) if live else anyone, label="user_id")
+
+    def live_user(self, data: st.DataObject) -> User:
+        return data.draw(st.sampled_from(list(self.users.values())), label="user")
+
+    def any_session_id(self, data: st.DataObject) -> int:
+        return data.draw(st.sampled_from([*self.session_ids, UNKNOWN_ID]), label="session_id")
+
+    # -- checks -------------------------------------------------------------------------------
+
+    def check_all_agree(self, uow: UnitOfWork) -> None:
+        """Everything the machine knows of reads back as the model says, through the ports."""
+        for user_id in [*self.user_ids, UNKNOWN_ID]:
+            assert_same(uow.users.get(user_id), self.user_by_id(user_id), f"get({user_id})")
+        for email in EMAILS:
+            assert_same(uow.users.get_by_email(email), self.users.get(email), email)
+        for token_hash in [*self.token_hashes, UNKNOWN_TOKEN_HASH]:
+            self.check_find(uow, token_hash)
+        for key in RATE_KEYS:
+            assert_same(uow.rate_counters.peek(key), self.counters.get(key), f"peek({key})")
+
+    def check_find(self, uow: UnitOfWork, token_hash: str) -> None:
+        session = self.sessions.get(token_hash)
+        expected = None
+        if session is not None:
+            owner = self.user_by_id(session.user_id)
+            assert owner is not None, "the model kept a session of a deleted user"
+            expected = (session, owner)
+        assert_same(uow.sessions.find_with_user(token_hash), expected, "find_with_user")
+
+    @initialize(
+        population=st.lists(
+            st.tuples(
+                st.sampled_from(EMAILS), REGISTRATION_FIELDS, _PASSWORD_HASHES, st.integers(0, 3)
+            ),
+            min_size=1,
+            max_size=len(EMAILS),
+            unique_by=lambda person: person[0],
+        ),
+        counted=st.lists(st.sampled_from(RATE_KEYS), max_size=3),
+    )
+    def starts_empty(
+        self,
+        population: list[tuple[str, tuple[str, str | None, str | None], str, int]],
+        counted: list[str],
+    ) -> None:
+        """The store starts empty; then a few users, sessions and counts, so that most rules
+        have something to work on from the first step."""
+        if self.count_rows is not None:
+            assert self.count_rows(self.store) == RowCounts(0, 0, 0), "the store is not empty"
+        with self.store() as uow:
+            self.check_all_agree(uow)
+        for email, fields, password_hash, session_count in population:
+            self.add_user(email, fields, password_hash, None)
+            for _ in range(session_count):
+                self.start_session(self.users[email])
+        for key in counted:
+            self.hit(key, WINDOWS[0], 0)
+
+    @invariant()
+    def counts_agree(self) -> None:
+        if self.count_rows is None:
+            with self.store() as uow:
+                self.check_all_agree(uow)
+        else:
+            assert self.count_rows(self.store) == self.model_counts()
+
+    @rule()
+    def everything_agrees(self) -> None:
+        with self.store() as uow:
+            self.check_all_agree(uow)
+
+    # -- the clock ----------------------------------------------------------------------------
+
+    @rule(seconds=st.sampled_from(SECONDS) | st.integers(0, 10**6))
+    def time_passes(self, seconds: int) -> None:
+        self.now += timedelta(seconds=seconds)
+
+    # -- users --------------------------------------------------------------------------------
+
+    @rule(
+        email=st.sampled_from(EMAILS),
+        fields=REGISTRATION_FIELDS,
+        password_hash=_PASSWORD_HASHES,
+        also_count=st.sampled_from(RATE_KEYS) | st.none(),
+    )
+    def add_user(
+        self,
+        email: str,
+        fields: tuple[str, str | None, str | None],
+        password_hash: str,
+        also_count: str | None,
+    ) -> None:
+        """A new email is stored; a taken one is refused, and the unit of work goes on."""
+        registration = Registration(email, *fields)
+        with self.store(write=True) as uow:
+            if also_count is not None:  # earlier work in the same unit of work must survive
+                uow.rate_counters.hit(also_count, self.now, WINDOWS[0])
+            if email in self.users:
+                refusal = None
+                try:
+                    uow.users.add(registration, password_hash, self.now)
+                except Conflict as conflict:
+                    refusal = conflict.code
+                assert refusal == "user.email_taken", f"a second {email}: {refusal}"
+                assert_same(uow.users.get_by_email(email), self.users[email], "after a refusal")
+                added = None
+            else:
+                added = uow.users.add(registration, password_hash, self.now)
+            uow.commit()
+        if also_count is not None:
+            self.counters[also_count] = self.expected_count(also_count, WINDOWS[0])
+        if added is not None:
+            assert added.id not in self.user_ids, f"user id {added.id} handed out twice"
+            expected = User(
+                id=added.id,
+                email=email,
+                password_hash=password_hash,
+                name=registration.name,
+                phone=registration.phone,
+                company=registration.company,
+                preferences=Preferences(),
+                credentials=Credentials(),
+                created_at=self.now,
+                updated_at=self.now,
+                last_login=None,
+            )
+            assert_same(added, expected, "add")
+            self.users[email] = expected
+            self.user_ids.append(added.id)
+
+    @rule(data=st.data())
+    def get_user(self, data: st.DataObject) -> None:
+        user_id = self.any_user_id(data)
+        with self.store() as uow:
+            assert_same(uow.users.get(user_id), self.user_by_id(user_id), f"get({user_id})")
+
+    @rule(email=st.sampled_from(EMAILS))
+    def get_user_by_email(self, email: str) -> None:
+        with self.store() as uow:
+            assert_same(uow.users.get_by_email(email), self.users.get(email), email)
+
+    @precondition(lambda self: self.users)
+    @rule(data=st.data(), changes=PROFILE_CHANGES, stale=st.booleans())
+    def save_profile(self, data: st.DataObject, changes: dict[str, Any], stale: bool) -> None:
+        """A profile write reads back whole; what ``save`` must not write stays as stored."""
+        user = self.live_user(data)
+        with self.store(write=True) as uow:
+            current = uow.users.get_for_update(user.id)
+            assert_same(current, user, "get_for_update")
+            assert current is not None
+            updated = apply_profile_changes(current, changes, self.now)
+            written = updated
+            if stale:  # a stale or tampered copy: none of these may reach the store
+                written = dataclasses.replace(
+                    updated,
+                    email=data.draw(st.sampled_from(EMAILS), label="stale email"),
+                    password_hash="stale-hash",
+                    created_at=START - timedelta(days=1),
+                    last_login=START - timedelta(days=1),
+                )
+            uow.users.save(written)
+            uow.commit()
+        self.replace_user(updated)
+        with self.store() as uow:
+            assert_same(uow.users.get(user.id), updated, "saved user")
+
+    @rule(data=st.data(), password_hash=_PASSWORD_HASHES)
+    def set_password_hash(self, data: st.DataObject, password_hash: str) -> None:
+        user_id = self.any_user_id(data)
+        with self.store(write=True) as uow:
+            uow.users.set_password_hash(user_id, password_hash, self.now)
+            uow.commit()
+        user = self.user_by_id(user_id)
+        if user is not None:
+            self.replace_user(
+                dataclasses.replace(user, password_hash=password_hash, updated_at=self.now)
+            )
+
+    @rule(data=st.data())
+    def record_login(self, data: st.DataObject) -> None:
+        user_id = self.any_user_id(data)
+        with self.store(write=True) as uow:
+            uow.users.record_login(user_id, self.now)
+            uow.commit()
+        user = self.user_by_id(user_id)
+        if user is not None:
+            self.replace_user(dataclasses.replace(user, last_login=self.now))
+
+    @rule(data=st.data())
+    def save_a_deleted_user(self, data: st.DataObject) -> None:
+        """Writing back a copy of a user who is gone brings nothing back."""
+        gone = [user_id for user_id in self.user_ids if self.user_by_id(user_id) is None]
+        user_id = data.draw(st.sampled_from([*gone, UNKNOWN_ID]), label="gone user_id")
+        ghost = User(
+            id=user_id,
+            email="ghost@example.com",
+            password_hash="h",
+            name="Ghost",
+            phone=None,
+            company=None,
+            preferences=Preferences(),
+            credentials=Credentials(),
+            created_at=self.now,
+            updated_at=self.now,
+            last_login=None,
+        )
+        with self.store(write=True) as uow:
+            uow.users.save(ghost)
+            uow.commit()
+        with self.store() as uow:
+            assert uow.users.get(user_id) is None
+            assert uow.users.get_by_email("ghost@example.com") is None
+
+    @rule(data=st.data())
+    def delete_user(self, data: st.DataObject) -> None:
+        """The user goes, and every session of theirs with them."""
+        user_id = self.any_user_id(data)
+        doomed = [h for h, s in self.sessions.items() if s.user_id == user_id]
+        with self.store(write=True) as uow:
+            uow.users.delete(user_id)
+            uow.commit()
+        self.drop_user(user_id)
+        with self.store() as uow:
+            assert uow.users.get(user_id) is None
+            for token_hash in doomed:
+                assert uow.sessions.find_with_user(token_hash) is None
+
+    # -- sessions -----------------------------------------------------------------------------
+
+    @precondition(lambda self: self.users)
+    @rule(data=st.data())
+    def add_session(self, data: st.DataObject) -> None:
+        self.start_session(self.live_user(data))
+
+    def start_session(self, user: User) -> None:
+        token_hash = self.new_token_hash()
+        with self.store(write=True) as uow:
+            session = uow.sessions.add(user.id, token_hash, self.now)
+            uow.commit()
+        assert session.id not in self.session_ids, f"session id {session.id} handed out twice"
+        expected = Session(session.id, user.id, token_hash, self.now, self.now)
+        assert_same(session, expected, "sessions.add")
+        self.sessions[token_hash] = expected
+        self.session_ids.append(session.id)
+        self.token_hashes.append(token_hash)
+
+    @rule(data=st.data())
+    def find_session(self, data: st.DataObject) -> None:
+        token_hash = data.draw(
+            st.sampled_from([*self.token_hashes, UNKNOWN_TOKEN_HASH]), label="token_hash"
+        )
+        with self.store() as uow:
+            self.check_find(uow, token_hash)
+
+    @rule(data=st.data())
+    def touch_session(self, data: st.DataObject) -> None:
+        session_id = self.any_session_id(data)
+        with self.store(write=True) as uow:
+            uow.sessions.touch(session_id, self.now)
+            uow.commit()
+        session = self.session_by_id(session_id)
+        if session is not None:
+            self.sessions[session.token_hash] = dataclasses.replace(session, last_seen_at=self.now)
+
+    @rule(data=st.data())
+    def revoke_session(self, data: st.DataObject) -> None:
+        session_id = self.any_session_id(data)
+        with self.store(write=True) as uow:
+            uow.sessions.revoke(session_id)
+            uow.commit()
+        session = self.session_by_id(session_id)
+        if session is not None:
+            del self.sessions[session.token_hash]
+
+    @rule(data=st.data())
+    def revoke_all_for_user(self, data: st.DataObject) -> None:
+        user_id = self.any_user_id(data)
+        # The session to spare: none, one of theirs, or someone else's, revoked, or unknown.
+        theirs = [s.id for s in self.sessions.values() if s.user_id == user_id]
+        spare = st.none() | st.sampled_from([*self.session_ids, UNKNOWN_ID])
+        if theirs:
+            spare = st.sampled_from(theirs) | spare
+        except_id = data.draw(spare, label="except_session_id")
+        with self.store(write=True) as uow:
+            revoked = uow.sessions.revoke_all_for_user(user_id, except_session_id=except_id)
+            uow.commit()
+        doomed = [h for h, s in self.sessions.items() if s.user_id == user_id and s.id != except_id]
+        assert revoked == len(doomed), f"revoke_all_for_user said {revoked}, not {len(doomed)}"
+        for token_hash in doomed:
+            del self.sessions[token_hash]
+
+    @rule(data=st.data())
+    def purge_expired(self, data: st.DataObject) -> None:
+        """Limits drawn on, just before and just after the sessions' own times."""
+        moments = sorted(
+            {START, self.now}
+            | {s.last_seen_at for s in self.sessions.values()}
+            | {s.created_at for s in self.sessions.values()}
+        )
+
+        def limit(label: str) -> datetime:
+            moment = data.draw(st.sampled_from(moments), label=label)
+            return moment + timedelta(seconds=data.draw(st.sampled_from((0, -1, 1))))
+
+        idle_before, created_before = limit("idle_before"), limit("created_before")
+        with self.store(write=True) as uow:
+            purged = uow.sessions.purge_expired(idle_before, created_before)
+            uow.commit()
+        doomed = [
+            h
+            for h, s in self.sessions.items()
+            if s.last_seen_at < idle_before or s.created_at < created_before
+        ]
+        assert purged == len(doomed), f"purge_expired said {purged}, not {len(doomed)}"
+        for token_hash in doomed:
+            del self.sessions[token_hash]
+
+    # -- rate counters ------------------------------------------------------------------------
+
+    @rule(key=st.sampled_from(RATE_KEYS), window=st.sampled_from(WINDOWS), data=st.data())
+    def hit_after_a_while(self, key: str, window: timedelta, data: st.DataObject) -> None:
+        """A hit some seconds later, often a second before, at or after the window's end."""
+        waits = st.sampled_from(SECONDS)
+        current = self.counters.get(key)
+        if current is not None:
+            end = current.window_started_at + window
+            edges = [end + timedelta(seconds=d) - self.now for d in (-1, 0, 1)]
+            seconds = [int(edge.total_seconds()) for edge in edges if edge >= timedelta(0)]
+            if seconds:
+                waits = st.sampled_from(seconds) | waits
+        self.hit(key, window, data.draw(waits, label="wait"))
+
+    def hit(self, key: str, window: timedelta, wait: int) -> None:
+        self.now += timedelta(seconds=wait)
+        with self.store(write=True) as uow:
+            counted = uow.rate_counters.hit(key, self.now, window)
+            uow.commit()
+        expected = self.expected_count(key, window)
+        assert_same(counted, expected, f"hit({key})")
+        self.counters[key] = expected
+
+    @rule(key=st.sampled_from(RATE_KEYS))
+    def peek(self, key: str) -> None:
+        with self.store() as uow:
+            assert_same(uow.rate_counters.peek(key), self.counters.get(key), f"peek({key})")
+
+    @rule(key=st.sampled_from(RATE_KEYS))
+    def clear(self, key: str) -> None:
+        with self.store(write=True) as uow:
+            uow.rate_counters.clear(key)
+            uow.commit()
+        self.counters.pop(key, None)
+
+    # -- units of work ------------------------------------------------------------------------
+
+    def change_without_telling_the_model(self, uow: UnitOfWork, change: str) -> None:
+        """One change through ``uow``, checked to be visible inside it; the model is untouched."""
+        # The users still there in this unit of work (an earlier change may have deleted one).
+        live = [user for user in self.users.values() if uow.users.get(user.id) is not None]
+        if change == "add_user":
+            fresh = [email for email in EMAILS if uow.users.get_by_email(email) is None]
+            if fresh:
+                uow.users.add(Registration(fresh[0], "Nadie", None, None), "h", self.now)
+                assert uow.users.get_by_email(fresh[0]) is not None
+        elif change == "delete_user" and live:
+            uow.users.delete(live[0].id)
+            assert uow.users.get(live[0].id) is None
+        elif change == "save_profile" and live:
+            changes = {"name": "Otro nombre", "gemini_api_key": "AIza-abandoned-key"}
+            current = uow.users.get(live[-1].id)
+            assert current is not None
+            uow.users.save(apply_profile_changes(current, changes, self.now))
+            saved = uow.users.get(live[-1].id)
+            assert saved is not None
+            assert saved.name == "Otro nombre"
+        elif change == "set_password_hash" and live:
+            uow.users.set_password_hash(live[0].id, "abandoned-hash", self.now)
+        elif change == "record_login" and live:
+            uow.users.record_login(live[0].id, self.now + timedelta(seconds=1))
+        elif change == "add_session" and live:
+            uow.sessions.add(live[0].id, self.new_token_hash(), self.now)
+        elif change == "touch" and self.sessions:
+            session = next(iter(self.sessions.values()))
+            uow.sessions.touch(session.id, self.now + timedelta(seconds=1))
+        elif change == "revoke_all" and live:
+            uow.sessions.revoke_all_for_user(live[0].id)
+        elif change == "purge":
+            uow.sessions.purge_expired(self.now + timedelta(days=1), self.now)
+        elif change == "hit":
+            for key in RATE_KEYS:
+                uow.rate_counters.hit(key, self.now, WINDOWS[0])
+        elif change == "clear":
+            for key in RATE_KEYS:
+                uow.rate_counters.clear(key)
+                assert uow.rate_counters.peek(key) is None
+
+    _CHANGES = st.lists(
+        st.sampled_from(
+            [
+                "add_user",
+                "delete_user",
+                "save_profile",
+                "set_password_hash",
+                "record_login",
+                "add_session",
+                "touch",
+                "revoke_all",
+                "purge",
+                "hit",
+                "clear",
+            ]
+        ),
+        min_size=1,
+        max_size=4,
+    )
+
+    @rule(changes=_CHANGES, fail=st.booleans())
+    def abandon_a_unit_of_work(self, changes: list[str], fail: bool) -> None:
+        """Without ``commit()`` (ending normally, or by an exception) nothing changes."""
+
+        class Abandoned(Exception):
+            pass
+
+        try:
+            with self.store(write=True) as uow:
+                for change in changes:
+                    self.change_without_telling_the_model(uow, change)
+                if fail:
+                    raise Abandoned
+        except Abandoned:
+            pass
+        with self.store() as uow:
+            self.check_all_agree(uow)
+
+    @rule(key=st.sampled_from(RATE_KEYS), changes=_CHANGES)
+    def work_after_commit(self, key: str, changes: list[str]) -> None:
+        """What was committed stays; what followed the commit in the same unit of work goes."""
+        with self.store(write=True) as uow:
+            uow.rate_counters.hit(key, self.now, WINDOWS[1])
+            uow.commit()
+            for change in changes:
+                self.change_without_telling_the_model(uow, change)
+        self.counters[key] = self.expected_count(key, WINDOWS[1])
+        with self.store() as uow:
+            self.check_all_agree(uow)
+
+
+DEFAULT_SETTINGS = hypothesis.settings(
+    max_examples=50,
+    stateful_step_count=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+
+def repository_conformance_machine(
+    make_store: Callable[[], F], count_rows: Callable[[F], RowCounts] | None = None
+) -> type[RuleBasedStateMachine]:
+    """The state machine bound to ``make_store`` (called per example: an empty store)."""
+
+    class RepositoryConformance(_RepositoryMachine):
+        pass
+
+    RepositoryConformance.make_store = staticmethod(make_store)  # type: ignore[assignment]
+    RepositoryConformance.count_rows = (  # type: ignore[assignment]
+        None if count_rows is None else staticmethod(count_rows)
+    )
+    return RepositoryConformance
+
+
+def run_repository_conformance(
+    make_store: Callable[[], F],
+    *,
+    count_rows: Callable[[F], RowCounts] | None = None,
+    settings: hypothesis.settings | None = None,
+) -> None:
+    """Run the suite (raises on the first disagreement, with Hypothesis's shrunk steps)."""
+    machine = repository_conformance_machine(make_store, count_rows)
+    run_state_machine_as_test(machine, settings=settings or DEFAULT_SETTINGS)
