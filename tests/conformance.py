@@ -30,6 +30,7 @@ What the suite holds an implementation to, beyond the port docstrings:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import string
 from collections.abc import Callable
@@ -168,15 +169,15 @@ def _differences(actual: Any, expected: Any, path: str = "") -> list[str]:
             return [f"{where}: {_show(actual)} != {_show(expected)}"]
         return [
             problem
-            for index, (a, e) in enumerate(zip(actual, expected, strict=True))
-            for problem in _differences(a, e, f"{path}[{index}]")
+            for index in range(len(actual))
+            for problem in _differences(actual[index], expected[index], f"{path}[{index}]")
         ]
     if dataclasses.is_dataclass(actual):
         return [
             problem
-            for field in dataclasses.fields(actual)
+            for name in _field_names(type(actual))
             for problem in _differences(
-                getattr(actual, field.name), getattr(expected, field.name), f"{path}.{field.name}"
+                getattr(actual, name), getattr(expected, name), f"{path}.{name}"
             )
         ]
     if isinstance(actual, datetime) and actual.utcoffset() != timedelta(0):
@@ -184,6 +185,11 @@ def _differences(actual: Any, expected: Any, path: str = "") -> list[str]:
     if actual != expected:
         return [f"{where}: {_show(actual)} != {_show(expected)}"]
     return []
+
+
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(field.name for field in dataclasses.fields(cls))
 
 
 def assert_same(actual: Any, expected: Any, what: str) -> None:
@@ -313,7 +319,8 @@ class _RepositoryMachine(RuleBasedStateMachine):
             with self.store() as uow:
                 self.check_all_agree(uow)
         else:
-            assert self.count_rows(self.store) == self.model_counts()
+            stored, modelled = self.count_rows(self.store), self.model_counts()
+            assert stored == modelled, f"the store holds {stored}, the model {modelled}"
 
     @rule()
     def everything_agrees(self) -> None:
