@@ -96,7 +96,11 @@ class UnitOfWork(Protocol):
 
 class UnitOfWorkFactory(Protocol):
     def __call__(self, *, write: bool = False) -> UnitOfWork:
-        """A new unit of work; ``write=True`` takes the write lock up front where that matters."""
+        """A new unit of work; ``write=True`` takes the write lock up front where that matters.
+
+        A reader (``write=False``) must only read: the SQL adapters run its statements as
+        separate snapshots, so writes made through it would not be transactional.
+        """
         ...
 
 
