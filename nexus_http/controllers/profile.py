@@ -87,8 +87,8 @@ class ProfileController(Controller):
         status_code=200,
         sync_to_thread=True,
         summary="Delete the account and everything it owns",
-        description="A wrong password is a 400.",
-        responses=problems(400, 401, 403, 413, 415),
+        description="A wrong password is a 400; wrong passwords count towards the lockout.",
+        responses=problems(400, 401, 403, 413, 415, 429),
     )
     def delete_account(
         self, request: AnyRequest, data: JSONBody[DeleteAccountIn]
