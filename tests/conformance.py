@@ -15,10 +15,9 @@ store. ``count_rows`` (optional) counts what the store holds, by means outside t
 it, the invariant compares every user, session and counter the machine knows of, through the
 ports.
 
-What the suite holds an implementation to, beyond the port docstrings:
+The suite writes only through ``write=True`` units of work (a reader must only read, says the
+port). Beyond the port docstrings, it holds an implementation to this:
 
-- writes happen in ``write=True`` units of work, as every use case does them (what a reader unit
-  of work does with a write is not specified here);
 - work done after ``commit()`` in the same unit of work is dropped when it ends;
 - ``add`` refusing a taken email leaves the unit of work usable, and changes nothing;
 - ``save``, ``record_login``, ``set_password_hash``, ``delete``, ``touch`` and ``revoke``
@@ -260,7 +259,19 @@ class _RepositoryMachine(RuleBasedStateMachine):
         return data.draw(st.sampled_from(list(self.users.values())), label="user")
 
     def any_session_id(self, data: st.DataObject) -> int:
-        return data.draw(st.sampled_from([*self.session_ids, UNKNOWN_ID]), label="session_id")
+        """A live session's id (half the time, when there are some), a revoked one's, or one
+        never handed out."""
+        anyone = st.sampled_from([*self.session_ids, UNKNOWN_ID])
+        live = [session.id for session in self.sessions.values()]
+        return data.draw((st.sampled_from(live) | anyone) if live else anyone, label="session_id")
+
+    def wait(self, seconds: int) -> None:
+        self.now += timedelta(seconds=seconds)
+
+    def check_user(self, user_id: int) -> None:
+        """Read one user back, by id, in a unit of work of its own."""
+        with self.store() as uow:
+            assert_same(uow.users.get(user_id), self.user_by_id(user_id), f"get({user_id})")
 
     # -- checks -------------------------------------------------------------------------------
 
@@ -331,7 +342,7 @@ class _RepositoryMachine(RuleBasedStateMachine):
 
     @rule(seconds=st.sampled_from(SECONDS) | st.integers(0, 10**6))
     def time_passes(self, seconds: int) -> None:
-        self.now += timedelta(seconds=seconds)
+        self.wait(seconds)
 
     # -- users --------------------------------------------------------------------------------
 
@@ -388,9 +399,7 @@ class _RepositoryMachine(RuleBasedStateMachine):
 
     @rule(data=st.data())
     def get_user(self, data: st.DataObject) -> None:
-        user_id = self.any_user_id(data)
-        with self.store() as uow:
-            assert_same(uow.users.get(user_id), self.user_by_id(user_id), f"get({user_id})")
+        self.check_user(self.any_user_id(data))
 
     @rule(email=st.sampled_from(EMAILS))
     def get_user_by_email(self, email: str) -> None:
@@ -422,9 +431,10 @@ class _RepositoryMachine(RuleBasedStateMachine):
         with self.store() as uow:
             assert_same(uow.users.get(user.id), updated, "saved user")
 
-    @rule(data=st.data(), password_hash=_PASSWORD_HASHES)
-    def set_password_hash(self, data: st.DataObject, password_hash: str) -> None:
+    @rule(data=st.data(), password_hash=_PASSWORD_HASHES, wait=st.sampled_from(SECONDS))
+    def set_password_hash(self, data: st.DataObject, password_hash: str, wait: int) -> None:
         user_id = self.any_user_id(data)
+        self.wait(wait)
         with self.store(write=True) as uow:
             uow.users.set_password_hash(user_id, password_hash, self.now)
             uow.commit()
@@ -433,16 +443,19 @@ class _RepositoryMachine(RuleBasedStateMachine):
             self.replace_user(
                 dataclasses.replace(user, password_hash=password_hash, updated_at=self.now)
             )
+        self.check_user(user_id)
 
-    @rule(data=st.data())
-    def record_login(self, data: st.DataObject) -> None:
+    @rule(data=st.data(), wait=st.sampled_from(SECONDS))
+    def record_login(self, data: st.DataObject, wait: int) -> None:
         user_id = self.any_user_id(data)
+        self.wait(wait)
         with self.store(write=True) as uow:
             uow.users.record_login(user_id, self.now)
             uow.commit()
         user = self.user_by_id(user_id)
         if user is not None:
             self.replace_user(dataclasses.replace(user, last_login=self.now))
+        self.check_user(user_id)
 
     @rule(data=st.data())
     def save_a_deleted_user(self, data: st.DataObject) -> None:
@@ -510,15 +523,18 @@ class _RepositoryMachine(RuleBasedStateMachine):
         with self.store() as uow:
             self.check_find(uow, token_hash)
 
-    @rule(data=st.data())
-    def touch_session(self, data: st.DataObject) -> None:
+    @rule(data=st.data(), wait=st.sampled_from(SECONDS))
+    def touch_session(self, data: st.DataObject, wait: int) -> None:
         session_id = self.any_session_id(data)
+        self.wait(wait)
         with self.store(write=True) as uow:
             uow.sessions.touch(session_id, self.now)
             uow.commit()
         session = self.session_by_id(session_id)
         if session is not None:
             self.sessions[session.token_hash] = dataclasses.replace(session, last_seen_at=self.now)
+            with self.store() as uow:
+                self.check_find(uow, session.token_hash)
 
     @rule(data=st.data())
     def revoke_session(self, data: st.DataObject) -> None:
@@ -532,7 +548,11 @@ class _RepositoryMachine(RuleBasedStateMachine):
 
     @rule(data=st.data())
     def revoke_all_for_user(self, data: st.DataObject) -> None:
-        user_id = self.any_user_id(data)
+        with_sessions = sorted({s.user_id for s in self.sessions.values()})
+        if with_sessions and data.draw(st.booleans(), label="someone with sessions"):
+            user_id = data.draw(st.sampled_from(with_sessions), label="user_id")
+        else:
+            user_id = self.any_user_id(data)
         # The session to spare: none, one of theirs, or someone else's, revoked, or unknown.
         theirs = [s.id for s in self.sessions.values() if s.user_id == user_id]
         spare = st.none() | st.sampled_from([*self.session_ids, UNKNOWN_ID])
@@ -549,18 +569,21 @@ class _RepositoryMachine(RuleBasedStateMachine):
 
     @rule(data=st.data())
     def purge_expired(self, data: st.DataObject) -> None:
-        """Limits drawn on, just before and just after the sessions' own times."""
-        moments = sorted(
-            {START, self.now}
-            | {s.last_seen_at for s in self.sessions.values()}
-            | {s.created_at for s in self.sessions.values()}
-        )
+        """Limits a second before, on or after one session's own times, or ones that purge
+        nothing (so that the other limit's edge shows), or now."""
+        never = START - timedelta(days=1)
+        anchor = None
+        if self.sessions:
+            anchor = data.draw(st.sampled_from(list(self.sessions.values())), label="anchor")
 
-        def limit(label: str) -> datetime:
-            moment = data.draw(st.sampled_from(moments), label=label)
-            return moment + timedelta(seconds=data.draw(st.sampled_from((0, -1, 1))))
+        def limit(label: str, anchored: datetime | None) -> datetime:
+            choices = [never, self.now]
+            if anchored is not None:
+                choices = [anchored + timedelta(seconds=d) for d in (0, -1, 1)] + choices
+            return data.draw(st.sampled_from(choices), label=label)
 
-        idle_before, created_before = limit("idle_before"), limit("created_before")
+        idle_before = limit("idle_before", None if anchor is None else anchor.last_seen_at)
+        created_before = limit("created_before", None if anchor is None else anchor.created_at)
         with self.store(write=True) as uow:
             purged = uow.sessions.purge_expired(idle_before, created_before)
             uow.commit()
@@ -575,21 +598,26 @@ class _RepositoryMachine(RuleBasedStateMachine):
 
     # -- rate counters ------------------------------------------------------------------------
 
-    @rule(key=st.sampled_from(RATE_KEYS), window=st.sampled_from(WINDOWS), data=st.data())
-    def hit_after_a_while(self, key: str, window: timedelta, data: st.DataObject) -> None:
-        """A hit some seconds later, often a second before, at or after the window's end."""
-        waits = st.sampled_from(SECONDS)
-        current = self.counters.get(key)
-        if current is not None:
-            end = current.window_started_at + window
-            edges = [end + timedelta(seconds=d) - self.now for d in (-1, 0, 1)]
-            seconds = [int(edge.total_seconds()) for edge in edges if edge >= timedelta(0)]
-            if seconds:
-                waits = st.sampled_from(seconds) | waits
-        self.hit(key, window, data.draw(waits, label="wait"))
+    @rule(
+        key=st.sampled_from(RATE_KEYS),
+        window=st.sampled_from(WINDOWS),
+        wait=st.sampled_from(SECONDS),
+    )
+    def hit_after_a_while(self, key: str, window: timedelta, wait: int) -> None:
+        self.hit(key, window, wait)
+
+    @precondition(lambda self: self.counters)
+    @rule(data=st.data(), window=st.sampled_from(WINDOWS), offset=st.sampled_from((0, -1, 1)))
+    def hit_at_the_end_of_a_window(
+        self, data: st.DataObject, window: timedelta, offset: int
+    ) -> None:
+        """A hit exactly when the window ends (a new one begins), or a second before or after."""
+        key = data.draw(st.sampled_from(sorted(self.counters)), label="key")
+        end = self.counters[key].window_started_at + window + timedelta(seconds=offset)
+        self.hit(key, window, max(0, int((end - self.now).total_seconds())))
 
     def hit(self, key: str, window: timedelta, wait: int) -> None:
-        self.now += timedelta(seconds=wait)
+        self.wait(wait)
         with self.store(write=True) as uow:
             counted = uow.rate_counters.hit(key, self.now, window)
             uow.commit()
@@ -608,6 +636,7 @@ class _RepositoryMachine(RuleBasedStateMachine):
             uow.rate_counters.clear(key)
             uow.commit()
         self.counters.pop(key, None)
+        self.peek(key)
 
     # -- units of work ------------------------------------------------------------------------
 

@@ -137,11 +137,12 @@ def login(ports: Ports, *, email: str, password: str, client_address: str = "") 
 
     _forget_password_attempts(ports, attempts_key)
     with ports.uow(write=True) as uow:
+        if uow.users.get_for_update(user.id) is None:  # deleted since the password check
+            raise Unauthenticated("auth.invalid_credentials")
         token, session = _start_session(uow, ports, user.id)
         fresh = uow.users.get(user.id)
         uow.commit()
-    if fresh is None:  # deleted between the password check and now
-        raise Unauthenticated("auth.invalid_credentials")
+    assert fresh is not None
     return LoggedIn(fresh, token, session)
 
 

@@ -15,7 +15,7 @@ from nexus_adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from tests.conformance import RowCounts, run_repository_conformance
 
 SETTINGS = settings(
-    max_examples=25,
+    max_examples=40,
     stateful_step_count=20,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],

@@ -8,7 +8,7 @@ from nexus_core.testing.fakes import FakeStore
 from tests.conformance import RowCounts, run_repository_conformance
 
 SETTINGS = settings(
-    max_examples=150,
+    max_examples=100,
     stateful_step_count=30,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
@@ -26,4 +26,4 @@ def test_the_fakes_conform() -> None:
 
 def test_the_fakes_conform_when_checked_through_the_ports_alone() -> None:
     """Without a way to count rows the invariant reads everything back through the ports."""
-    run_repository_conformance(FakeStore, settings=settings(SETTINGS, max_examples=40))
+    run_repository_conformance(FakeStore, settings=settings(SETTINGS, max_examples=30))
