@@ -79,6 +79,61 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "resource.not_found": ("No encontrado", "Not found"),
     "resource.conflict": ("La operación entra en conflicto con el estado actual", "Conflict"),
     "rule.refused": ("La operación no está permitida", "The operation is not allowed"),
+    # Lists
+    "field.not_an_integer": ("Debe ser un número entero", "It must be a whole number"),
+    "field.below_minimum": ("Debe ser como mínimo {min}", "It must be at least {min}"),
+    # Contacts
+    "contact.phone_or_email_required": (
+        "Indica un teléfono o un correo electrónico",
+        "Give a phone number or an email address",
+    ),
+    "contact.status_invalid": (
+        "El estado debe ser activo o inactivo",
+        "The status must be activo or inactivo",
+    ),
+    "contact.too_many_tags": (
+        "Un contacto puede tener como máximo {max} etiquetas",
+        "A contact can have at most {max} tags",
+    ),
+    "contact.tag_too_long": (
+        "Cada etiqueta puede tener como máximo {max} caracteres",
+        "Each tag can be at most {max} characters long",
+    ),
+    "contact.tag_separator": (
+        "Una etiqueta no puede contener «,», «;» ni «|»",
+        "A tag cannot contain “,”, “;” or “|”",
+    ),
+    "contact.sort_invalid": (
+        "El orden debe ser name, -name, created_at o -created_at",
+        "The sort must be name, -name, created_at or -created_at",
+    ),
+    # Imports
+    "import.no_columns": (
+        "El archivo no tiene ninguna columna de nombre, teléfono o correo electrónico",
+        "The file has no name, phone or email column",
+    ),
+    "import.on_duplicate_invalid": (
+        "on_duplicate debe ser skip o update",
+        "on_duplicate must be skip or update",
+    ),
+    "import.name_required": ("Falta el nombre", "The name is missing"),
+    "import.name_too_long": (
+        "El nombre supera los {max} caracteres",
+        "The name is longer than {max} characters",
+    ),
+    "import.email_too_long": (
+        "El correo electrónico supera los {max} caracteres",
+        "The email address is longer than {max} characters",
+    ),
+    "import.notes_too_long": (
+        "Las notas superan los {max} caracteres",
+        "The notes are longer than {max} characters",
+    ),
+    "import.opted_out_invalid": (
+        "La baja debe ser sí o no (también true/false o 1/0)",
+        "Opted out must be yes or no (or true/false, 1/0)",
+    ),
+    "import.row_invalid": ("La fila no es válida", "The row is not valid"),
     # Success messages
     "ok.registered": ("Usuario registrado correctamente", "Registered successfully"),
     "ok.logged_in": ("Sesión iniciada correctamente", "Logged in successfully"),
