@@ -30,6 +30,7 @@ class Adapters:
     settings: Settings
     engine: Engine
     ports: Ports
+    units_of_work: SqlUnitOfWorkFactory
 
     def database_ready(self) -> bool:
         try:
@@ -40,6 +41,7 @@ class Adapters:
         return True
 
     def close(self) -> None:
+        self.units_of_work.close()
         self.engine.dispose()
 
 
@@ -48,8 +50,9 @@ def build_adapters(settings: Settings) -> Adapters:
     assert settings.secret_key is not None
     engine = build_engine(settings.database_url, settings.db_pool_size)
     secret_box = FernetSecretBox.from_settings(settings.encryption_keys, settings.secret_key)
+    units_of_work = SqlUnitOfWorkFactory(engine, secret_box)
     ports = Ports(
-        uow=SqlUnitOfWorkFactory(engine, secret_box),
+        uow=units_of_work,
         hasher=BcryptHasher(),
         tokens=SessionTokens(),
         clock=utc_now,
@@ -57,7 +60,7 @@ def build_adapters(settings: Settings) -> Adapters:
             auth_requests_per_address=Limit(settings.auth_rate_per_minute, timedelta(minutes=1))
         ),
     )
-    return Adapters(settings, engine, ports)
+    return Adapters(settings, engine, ports, units_of_work)
 
 
 def rotate_secrets(settings: Settings) -> int:

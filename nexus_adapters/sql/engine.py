@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 
 # An option of a Connection: its transactions take SQLite's write lock when they begin, so
 # two writers queue on busy_timeout instead of failing with "database is locked" on upgrade.
@@ -42,14 +42,24 @@ def build_engine(database_url: str, pool_size: int) -> Engine:
     )
 
 
-def _sqlite_engine(database_url: str, pool_size: int) -> Engine:
+def build_sqlite_reader_engine(database_url: str) -> Engine:
+    """An unpooled engine for connections that a thread keeps for its reads (see
+    ``ThreadReaders``); tuned like the main engine, never taking the main pool's connections."""
+    return _sqlite_engine(database_url, pool_size=None)
+
+
+def _sqlite_engine(database_url: str, pool_size: int | None) -> Engine:
     in_memory = database_url in {"sqlite://", "sqlite:///:memory:"}
     if in_memory:
         raise ValueError("an in-memory SQLite database cannot be shared; use a file")
+    pooling: dict[str, Any] = (
+        {"poolclass": NullPool}
+        if pool_size is None
+        else {"pool_size": pool_size, "max_overflow": 0}
+    )
     engine = create_engine(
         database_url,
-        pool_size=pool_size,
-        max_overflow=0,
+        **pooling,
         hide_parameters=True,
         connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
     )

@@ -21,7 +21,7 @@ class _Compiled:
     sql: str
     positional_names: tuple[str, ...] | None  # None: the driver takes named parameters
     names: tuple[str, ...]
-    processors: tuple[Callable[[Any], Any] | None, ...]
+    processors: tuple[tuple[str, Callable[[Any], Any]], ...]  # only columns that have one
 
 
 class PreparedSelect:
@@ -34,14 +34,15 @@ class PreparedSelect:
         if compiled is None:
             sql = self._statement.compile(dialect=dialect)
             columns = list(self._statement.selected_columns)
+            processors = (
+                (str(column.key), column.type.dialect_impl(dialect).result_processor(dialect, None))
+                for column in columns
+            )
             compiled = _Compiled(
                 sql=str(sql),
                 positional_names=tuple(sql.positiontup or ()) if dialect.positional else None,
                 names=tuple(str(column.key) for column in columns),
-                processors=tuple(
-                    column.type.dialect_impl(dialect).result_processor(dialect, None)
-                    for column in columns
-                ),
+                processors=tuple((name, process) for name, process in processors if process),
             )
             self._by_dialect[dialect.name] = compiled
         return compiled
@@ -63,7 +64,7 @@ class PreparedSelect:
             cursor.close()
         if row is None:
             return None
-        return {
-            name: value if process is None else process(value)
-            for name, value, process in zip(compiled.names, row, compiled.processors, strict=True)
-        }
+        values = dict(zip(compiled.names, row, strict=True))
+        for name, process in compiled.processors:
+            values[name] = process(values[name])
+        return values

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from types import TracebackType
 from typing import Self
 
 from sqlalchemy import Connection, Engine, RootTransaction
 
-from nexus_adapters.sql.engine import WRITER_OPTIONS, reader_options
+from nexus_adapters.sql.engine import WRITER_OPTIONS, build_sqlite_reader_engine, reader_options
 from nexus_adapters.sql.repositories.rate_counters import SqlRateCounters
 from nexus_adapters.sql.repositories.sessions import SqlSessions
 from nexus_adapters.sql.repositories.users import SqlUsers
@@ -19,6 +20,44 @@ from nexus_core.ports import (
 )
 
 
+class ThreadReaders:
+    """SQLite only: one long-lived read-only connection per thread.
+
+    Checking a connection out of the pool and back costs more than the session lookup behind
+    every authenticated request. A SQLite reader holds no lock between statements (each one
+    reads its own WAL snapshot), so a thread can keep its reader open. The connections come
+    from an unpooled engine of their own, so they never take the writers' pool slots.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = build_sqlite_reader_engine(engine.url.render_as_string(hide_password=False))
+        self._local = threading.local()
+        self._opened: list[Connection] = []
+        self._lock = threading.Lock()
+
+    def connection(self) -> Connection:
+        connection: Connection | None = getattr(self._local, "connection", None)
+        if connection is None or connection.closed:
+            connection = self._engine.connect()
+            with self._lock:
+                self._opened.append(connection)
+            self._local.connection = connection
+        return connection
+
+    @staticmethod
+    def release(connection: Connection) -> None:
+        """End whatever a reader began (SQLAlchemy's own bookkeeping; SQLite began nothing)."""
+        if connection.in_transaction():
+            connection.rollback()
+
+    def close(self) -> None:
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for connection in opened:
+            connection.close()
+        self._engine.dispose()
+
+
 class SqlUnitOfWork:
     users: UserRepository
     sessions: SessionRepository
@@ -26,12 +65,24 @@ class SqlUnitOfWork:
 
     _transaction: RootTransaction | None
 
-    def __init__(self, engine: Engine, secret_box: SecretBox, *, write: bool) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        secret_box: SecretBox,
+        *,
+        write: bool,
+        readers: ThreadReaders | None = None,
+    ) -> None:
         self._engine = engine
         self._secret_box = secret_box
         self._write = write
+        self._readers = None if write else readers
 
     def __enter__(self) -> Self:
+        if self._readers is not None:
+            self._transaction = None
+            self._attach(self._readers.connection())
+            return self
         connection: Connection = self._engine.connect()
         try:
             connection.execution_options(
@@ -43,11 +94,14 @@ class SqlUnitOfWork:
         except BaseException:
             connection.close()
             raise
+        self._attach(connection)
+        return self
+
+    def _attach(self, connection: Connection) -> None:
         self._connection = connection
         self.users = SqlUsers(connection, self._secret_box)
         self.sessions = SqlSessions(connection, self._secret_box)
         self.rate_counters = SqlRateCounters(connection)
-        return self
 
     def __exit__(
         self,
@@ -55,6 +109,9 @@ class SqlUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if self._readers is not None:
+            self._readers.release(self._connection)
+            return
         try:
             if self._transaction is not None and self._transaction.is_active:
                 self._transaction.rollback()
@@ -74,6 +131,12 @@ class SqlUnitOfWorkFactory:
     def __init__(self, engine: Engine, secret_box: SecretBox) -> None:
         self.engine = engine
         self._secret_box = secret_box
+        self._readers = ThreadReaders(engine) if engine.dialect.name == "sqlite" else None
 
     def __call__(self, *, write: bool = False) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, self._secret_box, write=write)
+        return SqlUnitOfWork(self.engine, self._secret_box, write=write, readers=self._readers)
+
+    def close(self) -> None:
+        """Close the connections threads kept for reading (the engine is the caller's)."""
+        if self._readers is not None:
+            self._readers.close()

@@ -151,8 +151,12 @@ def secret_box(encryption_key: str) -> FernetSecretBox:
 
 
 @pytest.fixture
-def uow_factory(migrated_engine: Engine, secret_box: FernetSecretBox) -> SqlUnitOfWorkFactory:
-    return SqlUnitOfWorkFactory(migrated_engine, secret_box)
+def uow_factory(
+    migrated_engine: Engine, secret_box: FernetSecretBox
+) -> Iterator[SqlUnitOfWorkFactory]:
+    factory = SqlUnitOfWorkFactory(migrated_engine, secret_box)
+    yield factory
+    factory.close()
 
 
 def _registration(email: str = "ana@example.com", **changes: str | None) -> Registration:
