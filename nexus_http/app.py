@@ -20,7 +20,7 @@ from nexus_http.controllers.auth import AuthController
 from nexus_http.controllers.operations import OperationsController
 from nexus_http.controllers.profile import ProfileController
 from nexus_http.errors import EXCEPTION_HANDLERS
-from nexus_http.logging_setup import configure_logging
+from nexus_http.logging_setup import access_logger, configure_logging
 from nexus_http.middleware.content_type import JsonBodyMiddleware
 from nexus_http.middleware.cors import CorsMiddleware
 from nexus_http.middleware.csrf import CsrfOriginMiddleware
@@ -85,7 +85,10 @@ def create_app(settings: Settings | None = None, adapters: Adapters | None = Non
     )
     # Outermost layers, so that every request is logged and every answer (404 and 405 included)
     # carries CORS headers for the allowed origins.
-    app.asgi_handler = RequestLogMiddleware(CorsMiddleware(app.asgi_handler, settings.cors_origins))
+    app.asgi_handler = RequestLogMiddleware(
+        CorsMiddleware(app.asgi_handler, settings.cors_origins),
+        access_logger(settings.production),
+    )
     return app
 
 

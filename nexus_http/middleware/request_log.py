@@ -10,7 +10,6 @@ import secrets
 import time
 from typing import Any
 
-import structlog
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
@@ -19,11 +18,10 @@ _SAFE_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._-]{1,64}$")
 
 
 class RequestLogMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, log: Any) -> None:
+        """``log``: a bound structlog logger (see ``logging_setup.access_logger``)."""
         self.app = app
-        # Bound once, after logging is configured: a lazy proxy would rebuild the logger on
-        # every request, which costs more than rendering the line.
-        self.log = structlog.get_logger("nexus.access").bind()
+        self.log = log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
