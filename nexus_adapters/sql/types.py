@@ -35,11 +35,12 @@ class UTCDateTime(TypeDecorator[datetime]):
         if dialect.name != "sqlite":
             return super().result_processor(dialect, coltype)
         # One call per value instead of three: these columns are read on every authenticated
-        # request. SQLite hands back the naive UTC text that process_bind_param stored.
+        # request. SQLite hands back the naive UTC text that process_bind_param stored; parsing
+        # it with its offset appended is several times cheaper than datetime.replace().
         parse = datetime.fromisoformat
 
         def process(value: Any) -> datetime | None:
-            return None if value is None else parse(value).replace(tzinfo=UTC)
+            return None if value is None else parse(value + "+00:00")
 
         return process
 

@@ -15,6 +15,8 @@ def rfc3339(moment: datetime | None) -> str | None:
     """``2026-11-26T14:03:00Z``: UTC, seconds precision, ``Z`` suffix."""
     if moment is None:
         return None
+    if moment.tzinfo is None:  # naive values are UTC already
+        return moment.isoformat(timespec="seconds") + "Z"
     if moment.utcoffset():
         moment = moment.astimezone(UTC)
-    return moment.replace(microsecond=0, tzinfo=None).isoformat() + "Z"
+    return moment.isoformat(timespec="seconds")[:-6] + "Z"  # without "+00:00"

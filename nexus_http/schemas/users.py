@@ -7,9 +7,14 @@ from typing import Any
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from nexus_core.domain.api_keys import Secret
 from nexus_core.domain.users import User
 from nexus_core.use_cases.profile import api_key_status
 from nexus_http.schemas.common import rfc3339
+
+
+def _masked(secret: Secret | None) -> str | None:
+    return None if secret is None else secret.masked
 
 
 class UserOut(msgspec.Struct):
@@ -45,18 +50,17 @@ class UserOut(msgspec.Struct):
     @classmethod
     def of(cls, user: User) -> UserOut:
         prefs, creds = user.preferences, user.credentials
-        keys = api_key_status(user)
         return cls(
             id=user.id,
             email=user.email,
             name=user.name,
             phone=user.phone,
             company=user.company,
-            whatsapp_api_key=keys["whatsapp"].masked,
+            whatsapp_api_key=_masked(creds.whatsapp_api_key),
             whatsapp_phone_number_id=creds.whatsapp_phone_number_id,
-            gmail_api_key=keys["gmail"].masked,
+            gmail_api_key=_masked(creds.gmail_api_key),
             gmail_address=creds.gmail_address,
-            gemini_api_key=keys["gemini"].masked,
+            gemini_api_key=_masked(creds.gemini_api_key),
             gemini_auto_reply_enabled=creds.gemini_auto_reply_enabled,
             gemini_knowledge_base=creds.gemini_knowledge_base,
             email_notifications=prefs.email_notifications,
