@@ -5,11 +5,17 @@ Adapters implement these; ``nexus_core.testing`` has in-memory fakes of each.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Protocol, Self
 
+from nexus_core.domain.contact_files import FileType
+from nexus_core.domain.contact_imports import ImportedRow, OnDuplicate, Settlement
+from nexus_core.domain.contact_queries import ContactQuery
+from nexus_core.domain.contact_records import Contact, ContactSource, ContactStats
+from nexus_core.domain.contacts import ContactDraft
+from nexus_core.domain.import_history import ImportCounts, ImportedFile, ImportStatus
 from nexus_core.domain.rate_limits import WindowCount
 from nexus_core.domain.sessions import Session
 from nexus_core.domain.users import Registration, User
@@ -75,12 +81,109 @@ class RateCounterRepository(Protocol):
     def clear(self, key: str) -> None: ...
 
 
+class ContactRepository(Protocol):
+    """A user's contacts. Every method takes the owner's id: another user's contact behaves
+    exactly like a missing one. One user's phones, and one user's emails, are unique (the
+    database enforces it); ``Conflict("contact.phone_taken")`` or
+    ``Conflict("contact.email_taken")`` says which (either one when both are taken), and the
+    unit of work stays usable."""
+
+    def add(
+        self, user_id: int, draft: ContactDraft, source: ContactSource, now: datetime
+    ) -> Contact:
+        """Store a new contact, created and updated ``now``, never messaged."""
+        ...
+
+    def get(self, user_id: int, contact_id: int) -> Contact | None: ...
+
+    def save(self, contact: Contact) -> None:
+        """Write back the writable fields and ``updated_at`` (``revised`` sets both) of one of
+        ``contact.user_id``'s contacts; ``source``, ``created_at`` and ``last_message`` have
+        their own writers. A contact that no longer exists stays gone."""
+        ...
+
+    def delete(self, user_id: int, contact_id: int) -> bool:
+        """Remove the contact; whether there was one."""
+        ...
+
+    def delete_many(self, user_id: int, contact_ids: Collection[int]) -> int:
+        """Remove those of ``contact_ids`` that are the user's; how many were removed."""
+        ...
+
+    def page(self, user_id: int, query: ContactQuery) -> tuple[list[Contact], int]:
+        """One page of the contacts matching ``query``, and how many match in all.
+
+        ``search`` matches when ``query.search_key`` is a substring of the name's
+        ``search_key`` or of the email, or ``query.search_digits`` one of the phone; ``status``
+        keeps that status; ``tags`` keeps contacts carrying every one of them. Ties of the sort
+        key are broken by id, in the same direction (``-created_at``: newest first, and the
+        later-created of two at the same moment first). A page past the end is empty.
+        """
+        ...
+
+    def stream(self, user_id: int, query: ContactQuery) -> Iterator[Contact]:
+        """Every contact matching ``query`` (page and ``per_page`` ignored), in its order,
+        fetched in batches so that memory stays flat whatever their number. Consume it inside
+        the unit of work; each batch may see a newer snapshot than the one before."""
+        ...
+
+    def stats(self, user_id: int, now: datetime) -> ContactStats: ...
+
+    def import_batch(
+        self,
+        user_id: int,
+        rows: Sequence[ImportedRow],
+        on_duplicate: OnDuplicate,
+        now: datetime,
+    ) -> list[Settlement]:
+        """Apply rows of an import, in order, as ``contact_import_plan.plan_import`` says, with
+        a few set-based statements per thousand rows; one settlement per row.
+
+        Created contacts have ``source`` ``import`` and are created and updated ``now``;
+        changed ones are updated ``now``. Pass every row ``ImportTally.observe`` called
+        ``new`` or ``update`` (under ``skip`` its ``duplicate`` rows change nothing), in file
+        order and in batches of about a thousand, and ``settle`` each ``new`` row with
+        ``exists=settlement != "imported"``. All or nothing within the unit of work. Should
+        concurrent writers keep taking the batch's phones and emails while it is written,
+        ``Conflict("import.concurrent_changes")`` ends it.
+        """
+        ...
+
+
+class ImportRepository(Protocol):
+    """The record of each import (``GET /api/contacts/import/history``)."""
+
+    def start(self, user_id: int, filename: str, file_type: FileType | None, now: datetime) -> int:
+        """Record an import as ``processing``, created ``now``; its id."""
+        ...
+
+    def finish(
+        self,
+        import_id: int,
+        counts: ImportCounts,
+        status: ImportStatus,
+        error_message: str | None,
+        now: datetime,
+    ) -> None:
+        """Record how the import ended (``completed_at`` is ``now``)."""
+        ...
+
+    def get(self, user_id: int, import_id: int) -> ImportedFile | None: ...
+
+    def page(self, user_id: int, page: int, per_page: int) -> tuple[list[ImportedFile], int]:
+        """One page of the user's imports, newest first (ties: the later-started first), and
+        how many there are in all."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over the repositories; rolls back unless ``commit()`` was called."""
 
     users: UserRepository
     sessions: SessionRepository
     rate_counters: RateCounterRepository
+    contacts: ContactRepository
+    imports: ImportRepository
 
     def __enter__(self) -> Self: ...
 

@@ -1,9 +1,11 @@
 """The repository conformance suite: a Hypothesis state machine that any implementation of the
 repository ports (``nexus_core.ports``) must pass.
 
-It drives a ``UnitOfWorkFactory`` through random sequences of operations on users, sessions
-and rate counters, keeps a plain model (dicts) of what must be stored, and checks every answer
-against it. The in-memory fakes and the SQL adapters (SQLite and PostgreSQL) both run it.
+It drives a ``UnitOfWorkFactory`` through random sequences of operations on users, sessions,
+rate counters, contacts (single writes, uniqueness, the list's filters, sorts and pages, the
+stats, the export stream, bulk imports) and import records, keeps a plain model (dicts) of what
+must be stored, and checks every answer against it. The in-memory fakes and the SQL adapters
+(SQLite and PostgreSQL) both run it.
 
 This module imports only the standard library, Hypothesis and ``nexus_core``, so it runs in the
 core-only environment too. Use it with::
@@ -22,6 +24,8 @@ port). Beyond the port docstrings, it holds an implementation to this:
 - ``add`` refusing a taken email leaves the unit of work usable, and changes nothing;
 - ``save``, ``record_login``, ``set_password_hash``, ``delete``, ``touch`` and ``revoke``
   addressed to a user or session that no longer exists do nothing;
+- a contact ``add`` or ``save`` refused for a taken phone or email leaves the unit of work
+  usable, and changes nothing;
 - ids are never reused, and every value (times included) reads back equal and of the same type;
   times are timezone-aware UTC.
 """
@@ -49,6 +53,19 @@ from hypothesis.stateful import (
 )
 
 from nexus_core.domain.api_keys import API_KEY_MAX, MASK_PREFIX
+from nexus_core.domain.contact_import_plan import plan_import
+from nexus_core.domain.contact_imports import ImportedRow, OnDuplicate
+from nexus_core.domain.contact_queries import CONTACT_SORTS, ContactQuery, search_key
+from nexus_core.domain.contact_records import (
+    CONTACT_SOURCES,
+    Contact,
+    ContactSource,
+    ContactStats,
+    recent_since,
+    revised,
+)
+from nexus_core.domain.contacts import CONTACT_STATUSES, ContactDraft
+from nexus_core.domain.import_history import IMPORT_STATUSES, ImportCounts, ImportedFile
 from nexus_core.domain.preferences import LANGUAGES, SEND_RATE_MAX, SEND_RATE_MIN, THEMES
 from nexus_core.domain.rate_limits import WindowCount
 from nexus_core.domain.sessions import Session
@@ -70,6 +87,8 @@ class RowCounts(NamedTuple):
     users: int
     sessions: int
     rate_counters: int
+    contacts: int
+    imports: int
 
 
 # Whole seconds only: both databases keep microseconds, but round values keep mismatches real.
@@ -152,6 +171,33 @@ REGISTRATION_FIELDS = st.tuples(
     _clean(NAME_MAX), st.none() | st.sampled_from(PHONES), st.none() | _clean(COMPANY_MAX)
 )
 
+# Contacts: few phones and emails, so that they clash; names that fold alike, and any others.
+CONTACT_NAMES = (
+    "Ana García",
+    "ana garcia",
+    "ÁNGELA Núñez",
+    "Zoë O'Brien",
+    "Jürgen Straße",
+    "100% Tapas_Bar",
+    'Dice "hola"',
+)
+CONTACT_PHONES = PHONES[:4]
+CONTACT_EMAILS = EMAILS[:4]
+TAGS = ("vip", "cliente", "a b", "100%", "x_y", "ñandú")
+_TAG_SETS = st.lists(st.sampled_from(TAGS), max_size=3, unique=True).map(tuple)
+CONTACT_DRAFTS = st.builds(
+    ContactDraft,
+    name=st.sampled_from(CONTACT_NAMES) | _clean(NAME_MAX),
+    phone=st.none() | st.sampled_from(CONTACT_PHONES),
+    email=st.none() | st.sampled_from(CONTACT_EMAILS),
+    status=st.sampled_from(CONTACT_STATUSES),
+    tags=_TAG_SETS,
+    notes=st.none() | _clean(5000),
+    opted_out=st.booleans(),
+).filter(lambda draft: draft.phone is not None or draft.email is not None)
+# Which cells of an imported row were written (name always is, and a phone or an email).
+_GIVEN = st.sets(st.sampled_from(["status", "tags", "notes", "opted_out"]))
+
 
 def _show(value: Any) -> str:
     shown = repr(value)
@@ -215,6 +261,9 @@ class _RepositoryMachine(RuleBasedStateMachine):
         self.session_ids: list[int] = []
         self.token_hashes: list[str] = []
         self.tokens_made = 0
+        self.contacts: dict[int, Contact] = {}  # by id
+        self.contact_ids: list[int] = []
+        self.imports: dict[int, ImportedFile] = {}  # by id
 
     # -- the model ----------------------------------------------------------------------------
 
@@ -236,6 +285,8 @@ class _RepositoryMachine(RuleBasedStateMachine):
         if user is not None:
             del self.users[user.email]
             self.sessions = {h: s for h, s in self.sessions.items() if s.user_id != user_id}
+            self.contacts = {i: c for i, c in self.contacts.items() if c.user_id != user_id}
+            self.imports = {i: r for i, r in self.imports.items() if r.user_id != user_id}
 
     def expected_count(self, key: str, window: timedelta) -> WindowCount:
         current = self.counters.get(key)
@@ -244,7 +295,52 @@ class _RepositoryMachine(RuleBasedStateMachine):
         return WindowCount(current.count + 1, current.window_started_at)
 
     def model_counts(self) -> RowCounts:
-        return RowCounts(len(self.users), len(self.sessions), len(self.counters))
+        return RowCounts(
+            len(self.users),
+            len(self.sessions),
+            len(self.counters),
+            len(self.contacts),
+            len(self.imports),
+        )
+
+    def contacts_of(self, user_id: int) -> list[Contact]:
+        return [contact for contact in self.contacts.values() if contact.user_id == user_id]
+
+    def expected_conflict(self, user_id: int, draft: ContactDraft, contact_id: int = 0) -> set[str]:
+        """The codes a write of ``draft`` may be refused with (either one when both clash)."""
+        others = [c for c in self.contacts_of(user_id) if c.id != contact_id]
+        codes = set()
+        if draft.phone is not None and any(c.phone == draft.phone for c in others):
+            codes.add("contact.phone_taken")
+        if draft.email is not None and any(c.email == draft.email for c in others):
+            codes.add("contact.email_taken")
+        return codes
+
+    def expected_page(self, user_id: int, query: ContactQuery) -> tuple[list[Contact], int]:
+        """The list's rules, said plainly."""
+
+        def matches(contact: Contact) -> bool:
+            if query.status is not None and contact.status != query.status:
+                return False
+            if any(tag not in contact.tags for tag in query.tags):
+                return False
+            needle, digits = query.search_key, query.search_digits
+            return needle is None or (
+                needle in search_key(contact.name)
+                or needle in (contact.email or "")
+                or (digits is not None and digits in (contact.phone or ""))
+            )
+
+        def order(contact: Contact) -> tuple[Any, int]:
+            key = search_key(contact.name) if query.sort.endswith("name") else contact.created_at
+            return key, contact.id
+
+        found = sorted(
+            filter(matches, self.contacts_of(user_id)),
+            key=order,
+            reverse=query.sort.startswith("-"),
+        )
+        return found[query.offset : query.offset + query.per_page], len(found)
 
     # -- drawing from what exists (or existed) ------------------------------------------------
 
@@ -285,6 +381,14 @@ class _RepositoryMachine(RuleBasedStateMachine):
             self.check_find(uow, token_hash)
         for key in RATE_KEYS:
             assert_same(uow.rate_counters.peek(key), self.counters.get(key), f"peek({key})")
+        for user in self.users.values():
+            everything = ContactQuery(per_page=100)
+            got, total = uow.contacts.page(user.id, everything)
+            expected, expected_total = self.expected_page(user.id, everything)
+            assert_same(tuple(got), tuple(expected), f"contacts of {user.id}")
+            assert total == expected_total, f"{total} contacts of {user.id}, not {expected_total}"
+        for import_id, record in self.imports.items():
+            assert_same(uow.imports.get(record.user_id, import_id), record, f"import {import_id}")
 
     def check_find(self, uow: UnitOfWork, token_hash: str) -> None:
         session = self.sessions.get(token_hash)
@@ -314,7 +418,7 @@ class _RepositoryMachine(RuleBasedStateMachine):
         """The store starts empty; then a few users, sessions and counts, so that most rules
         have something to work on from the first step."""
         if self.count_rows is not None:
-            assert self.count_rows(self.store) == RowCounts(0, 0, 0), "the store is not empty"
+            assert self.count_rows(self.store) == RowCounts(0, 0, 0, 0, 0), "the store is not empty"
         with self.store() as uow:
             self.check_all_agree(uow)
         for email, fields, password_hash, session_count in population:
@@ -638,6 +742,343 @@ class _RepositoryMachine(RuleBasedStateMachine):
         self.counters.pop(key, None)
         self.peek(key)
 
+    # -- contacts -----------------------------------------------------------------------------
+
+    def any_contact_id(self, data: st.DataObject) -> int:
+        """A live contact's id (half the time, when there are some), a deleted one's, or one
+        never handed out."""
+        anyone = st.sampled_from([*self.contact_ids, UNKNOWN_ID])
+        live = list(self.contacts)
+        return data.draw((st.sampled_from(live) | anyone) if live else anyone, label="contact_id")
+
+    def live_contact(self, data: st.DataObject) -> Contact:
+        return data.draw(st.sampled_from(list(self.contacts.values())), label="contact")
+
+    def owner_or_anyone(self, data: st.DataObject, contact_id: int) -> int:
+        """Mostly the contact's owner; sometimes another user (who must see nothing)."""
+        contact = self.contacts.get(contact_id)
+        if contact is not None and data.draw(st.booleans(), label="the owner"):
+            return contact.user_id
+        return self.any_user_id(data)
+
+    def check_contact(self, user_id: int, contact_id: int) -> None:
+        expected = self.contacts.get(contact_id)
+        if expected is not None and expected.user_id != user_id:
+            expected = None
+        with self.store() as uow:
+            assert_same(
+                uow.contacts.get(user_id, contact_id),
+                expected,
+                f"contact {contact_id} of {user_id}",
+            )
+
+    @precondition(lambda self: self.users)
+    @rule(
+        data=st.data(),
+        draft=CONTACT_DRAFTS,
+        source=st.sampled_from(CONTACT_SOURCES),
+        also_count=st.sampled_from(RATE_KEYS) | st.none(),
+    )
+    def add_contact(
+        self,
+        data: st.DataObject,
+        draft: ContactDraft,
+        source: ContactSource,
+        also_count: str | None,
+    ) -> None:
+        """A free phone and email are stored; a taken one is refused, and the unit of work goes
+        on (with what it did before)."""
+        user = self.live_user(data)
+        refusals = self.expected_conflict(user.id, draft)
+        with self.store(write=True) as uow:
+            if also_count is not None:
+                uow.rate_counters.hit(also_count, self.now, WINDOWS[0])
+            if refusals:
+                refusal = None
+                try:
+                    uow.contacts.add(user.id, draft, source, self.now)
+                except Conflict as conflict:
+                    refusal = conflict.code
+                assert refusal in refusals, f"adding {draft}: {refusal}, not one of {refusals}"
+                added = None
+            else:
+                added = uow.contacts.add(user.id, draft, source, self.now)
+            uow.commit()
+        if also_count is not None:
+            self.counters[also_count] = self.expected_count(also_count, WINDOWS[0])
+        if added is None:
+            return
+        assert added.id not in self.contact_ids, f"contact id {added.id} handed out twice"
+        expected = Contact(
+            id=added.id,
+            user_id=user.id,
+            source=source,
+            created_at=self.now,
+            updated_at=self.now,
+            last_message=None,
+            **dataclasses.asdict(draft),
+        )
+        assert_same(added, expected, "contacts.add")
+        self.contacts[added.id] = expected
+        self.contact_ids.append(added.id)
+
+    @rule(data=st.data())
+    def get_contact(self, data: st.DataObject) -> None:
+        contact_id = self.any_contact_id(data)
+        self.check_contact(self.owner_or_anyone(data, contact_id), contact_id)
+
+    @precondition(lambda self: self.contacts)
+    @rule(data=st.data(), draft=CONTACT_DRAFTS, stale=st.booleans(), wait=st.sampled_from(SECONDS))
+    def save_contact(
+        self, data: st.DataObject, draft: ContactDraft, stale: bool, wait: int
+    ) -> None:
+        """The writable fields and ``updated_at`` are written; a taken phone or email is
+        refused; what ``save`` must not write (source, created_at, last_message) stays."""
+        contact = self.live_contact(data)
+        self.wait(wait)
+        updated = revised(contact, draft, self.now)
+        written = updated
+        if stale:
+            other = next(s for s in CONTACT_SOURCES if s != contact.source)
+            moment = START - timedelta(days=3)
+            written = dataclasses.replace(
+                updated, source=other, created_at=moment, last_message=moment
+            )
+        refusals = self.expected_conflict(contact.user_id, draft, contact.id)
+        with self.store(write=True) as uow:
+            refusal = None
+            try:
+                uow.contacts.save(written)
+            except Conflict as conflict:
+                refusal = conflict.code
+            uow.commit()
+        if refusals:
+            assert refusal in refusals, f"saving {draft}: {refusal}, not one of {refusals}"
+        else:
+            assert refusal is None, f"saving {draft} was refused: {refusal}"
+            self.contacts[contact.id] = updated
+        self.check_contact(contact.user_id, contact.id)
+
+    @precondition(lambda self: self.contacts)
+    @rule(data=st.data())
+    def save_for_someone_else(self, data: st.DataObject) -> None:
+        """A copy of a contact under another user's id, or of a deleted one, writes nothing."""
+        contact = self.live_contact(data)
+        gone = [i for i in self.contact_ids if i not in self.contacts]
+        contact_id = data.draw(st.sampled_from([contact.id, *gone, UNKNOWN_ID]), label="id")
+        user_id = self.any_user_id(data)
+        if contact_id == contact.id and user_id == contact.user_id:
+            return
+        ghost = dataclasses.replace(contact, id=contact_id, user_id=user_id, name="Fantasma")
+        with self.store(write=True) as uow:
+            uow.contacts.save(ghost)
+            uow.commit()
+        self.check_contact(contact.user_id, contact.id)
+
+    @rule(data=st.data())
+    def delete_contact(self, data: st.DataObject) -> None:
+        contact_id = self.any_contact_id(data)
+        user_id = self.owner_or_anyone(data, contact_id)
+        expected = contact_id in self.contacts and self.contacts[contact_id].user_id == user_id
+        with self.store(write=True) as uow:
+            deleted = uow.contacts.delete(user_id, contact_id)
+            uow.commit()
+        assert deleted is expected, f"delete({user_id}, {contact_id}) said {deleted}"
+        if expected:
+            del self.contacts[contact_id]
+        self.check_contact(user_id, contact_id)
+
+    @rule(data=st.data())
+    def delete_many_contacts(self, data: st.DataObject) -> None:
+        user_id = self.any_user_id(data)
+        ids = data.draw(
+            st.lists(st.sampled_from([*self.contact_ids, UNKNOWN_ID]), max_size=6), label="ids"
+        )
+        doomed = {i for i in ids if i in self.contacts and self.contacts[i].user_id == user_id}
+        with self.store(write=True) as uow:
+            deleted = uow.contacts.delete_many(user_id, ids)
+            uow.commit()
+        assert deleted == len(doomed), f"delete_many said {deleted}, not {len(doomed)}"
+        for contact_id in doomed:
+            del self.contacts[contact_id]
+
+    def draw_search(self, data: st.DataObject) -> str | None:
+        """Part of a contact's name (in another case), email or phone; or any short text."""
+        pieces = [
+            text
+            for contact in self.contacts.values()
+            for text in (contact.name, contact.name.upper(), contact.email, contact.phone)
+            if text
+        ]
+        some_text = _text(6).map(str.strip)
+        if pieces:
+            whole = data.draw(st.sampled_from(pieces), label="searched in")
+            start = data.draw(st.integers(0, max(0, len(whole) - 1)), label="from")
+            length = data.draw(st.integers(1, 6), label="length")
+            some_text = st.just(whole[start : start + length].strip()) | some_text
+        search = data.draw(st.none() | some_text | st.sampled_from(("600 111", "garcía", "%")))
+        return search or None
+
+    @rule(
+        data=st.data(),
+        status=st.none() | st.sampled_from(CONTACT_STATUSES),
+        tags=st.lists(st.sampled_from(TAGS), max_size=2, unique=True).map(tuple),
+        sort=st.sampled_from(CONTACT_SORTS),
+        page=st.integers(1, 4),
+        per_page=st.sampled_from((1, 2, 3, 100)),
+    )
+    def list_contacts(
+        self,
+        data: st.DataObject,
+        status: Any,
+        tags: tuple[str, ...],
+        sort: Any,
+        page: int,
+        per_page: int,
+    ) -> None:
+        """A page, its total, and the export stream of the same query, as the rules say."""
+        user_id = self.any_user_id(data)
+        query = ContactQuery(page, per_page, self.draw_search(data), status, tags, sort)
+        expected, expected_total = self.expected_page(user_id, query)
+        with self.store() as uow:
+            got, total = uow.contacts.page(user_id, query)
+            streamed = list(uow.contacts.stream(user_id, query))
+        assert_same(tuple(got), tuple(expected), f"page({query})")
+        assert total == expected_total, f"page({query}) total {total}, not {expected_total}"
+        everything = dataclasses.replace(query, page=1, per_page=10**6)
+        assert_same(tuple(streamed), tuple(self.expected_page(user_id, everything)[0]), "stream")
+
+    @rule(data=st.data(), back=st.sampled_from((0, 1, 7 * 86400 - 1, 7 * 86400, 7 * 86400 + 1)))
+    def contact_stats(self, data: st.DataObject, back: int) -> None:
+        """Counted at a moment a week (give or take a second) after some contact's creation."""
+        user_id = self.any_user_id(data)
+        now = self.now
+        if self.contacts:
+            now = self.live_contact(data).created_at + timedelta(seconds=back)
+        mine = self.contacts_of(user_id)
+        expected = ContactStats(
+            total=len(mine),
+            active=sum(c.status == "activo" for c in mine),
+            inactive=sum(c.status == "inactivo" for c in mine),
+            recent=sum(c.created_at >= recent_since(now) for c in mine),
+        )
+        with self.store() as uow:
+            assert_same(uow.contacts.stats(user_id, now), expected, "stats")
+
+    @precondition(lambda self: self.users)
+    @rule(
+        data=st.data(),
+        drafts=st.lists(st.tuples(CONTACT_DRAFTS, _GIVEN), min_size=1, max_size=6),
+        on_duplicate=st.sampled_from(("skip", "update")),
+    )
+    def import_contacts(
+        self,
+        data: st.DataObject,
+        drafts: list[tuple[ContactDraft, set[str]]],
+        on_duplicate: OnDuplicate,
+    ) -> None:
+        """A batch of rows, new, existing and repeated, settled as ``plan_import`` says."""
+        user = self.live_user(data)
+        rows = [
+            ImportedRow(
+                number + 2,
+                draft,
+                frozenset(
+                    {"name", *given}
+                    | {name for name in ("phone", "email") if getattr(draft, name) is not None}
+                ),
+            )
+            for number, (draft, given) in enumerate(drafts)
+        ]
+        plan = plan_import(rows, self.contacts_of(user.id), on_duplicate)
+        with self.store(write=True) as uow:
+            settled = uow.contacts.import_batch(user.id, rows, on_duplicate, self.now)
+            uow.commit()
+        assert settled == list(plan.settlements), f"{settled} != {list(plan.settlements)}"
+        for stored, fields in plan.changed:
+            self.contacts[stored.id] = revised(stored, fields, self.now)
+        with self.store() as uow:
+            created = [
+                c
+                for c in uow.contacts.stream(user.id, ContactQuery(sort="created_at"))
+                if c.id not in self.contacts
+            ]
+        assert [c.draft for c in created] == list(plan.created), "the created contacts"
+        for contact in created:
+            assert contact.id not in self.contact_ids, f"contact id {contact.id} handed out twice"
+            expected = Contact(
+                id=contact.id,
+                user_id=user.id,
+                source="import",
+                created_at=self.now,
+                updated_at=self.now,
+                last_message=None,
+                **dataclasses.asdict(contact.draft),
+            )
+            assert_same(contact, expected, "an imported contact")
+            self.contacts[contact.id] = expected
+            self.contact_ids.append(contact.id)
+
+    # -- import records -----------------------------------------------------------------------
+
+    @precondition(lambda self: self.users)
+    @rule(
+        data=st.data(),
+        filename=_clean(60),
+        file_type=st.none() | st.sampled_from(("csv", "excel", "vcard")),
+        finish=st.none() | st.sampled_from(IMPORT_STATUSES[1:]),
+        counts=st.builds(ImportCounts, *[st.integers(0, 10**6)] * 5),
+        error=st.none() | _clean(300),
+        page=st.integers(1, 3),
+        per_page=st.sampled_from((1, 2, 20)),
+    )
+    def record_import(
+        self,
+        data: st.DataObject,
+        filename: str,
+        file_type: Any,
+        finish: Any,
+        counts: ImportCounts,
+        error: str | None,
+        page: int,
+        per_page: int,
+    ) -> None:
+        user = self.live_user(data)
+        with self.store(write=True) as uow:
+            import_id = uow.imports.start(user.id, filename, file_type, self.now)
+            uow.commit()
+        assert import_id not in self.imports, f"import id {import_id} handed out twice"
+        record = ImportedFile(
+            import_id,
+            user.id,
+            filename,
+            file_type,
+            "processing",
+            ImportCounts(),
+            None,
+            self.now,
+            None,
+        )
+        if finish is not None:
+            self.wait(1)
+            with self.store(write=True) as uow:
+                uow.imports.finish(import_id, counts, finish, error, self.now)
+                uow.commit()
+            record = dataclasses.replace(
+                record, status=finish, counts=counts, error_message=error, completed_at=self.now
+            )
+        self.imports[import_id] = record
+        mine = sorted(
+            (r for r in self.imports.values() if r.user_id == user.id),
+            key=lambda r: (r.created_at, r.id),
+            reverse=True,
+        )
+        with self.store() as uow:
+            got, total = uow.imports.page(user.id, page, per_page)
+        offset = (page - 1) * per_page
+        assert_same(tuple(got), tuple(mine[offset : offset + per_page]), "imports.page")
+        assert total == len(mine)
+
     # -- units of work ------------------------------------------------------------------------
 
     def change_without_telling_the_model(self, uow: UnitOfWork, change: str) -> None:
@@ -680,6 +1121,36 @@ class _RepositoryMachine(RuleBasedStateMachine):
             for key in RATE_KEYS:
                 uow.rate_counters.clear(key)
                 assert uow.rate_counters.peek(key) is None
+        elif change == "add_contact" and live:
+            free = [
+                p for p in PHONES if uow.contacts.page(live[0].id, ContactQuery(search=p))[1] == 0
+            ]
+            if free:
+                added = uow.contacts.add(
+                    live[0].id, ContactDraft("Nadie", free[0], None), "manual", self.now
+                )
+                assert uow.contacts.get(live[0].id, added.id) == added
+        elif change == "save_contact" and self.contacts:
+            contact = next(iter(self.contacts.values()))
+            stored = uow.contacts.get(contact.user_id, contact.id)
+            if stored is not None:
+                draft = dataclasses.replace(stored.draft, name="Otro nombre", tags=("x_y",))
+                uow.contacts.save(revised(stored, draft, self.now))
+        elif change == "delete_contacts" and live:
+            uow.contacts.delete_many(live[0].id, list(self.contacts))
+        elif change == "import_contacts" and live:
+            rows = [
+                ImportedRow(
+                    2,
+                    ContactDraft("Importada", PHONES[0], EMAILS[0], tags=("vip",)),
+                    frozenset({"name", "phone", "email", "tags"}),
+                ),
+                ImportedRow(3, ContactDraft("Otra", PHONES[4], None), frozenset({"name", "phone"})),
+            ]
+            uow.contacts.import_batch(live[-1].id, rows, "update", self.now)
+        elif change == "record_import" and live:
+            import_id = uow.imports.start(live[0].id, "abandonado.csv", "csv", self.now)
+            uow.imports.finish(import_id, ImportCounts(1, 1, 0, 0, 0), "completed", None, self.now)
 
     _CHANGES = st.lists(
         st.sampled_from(
@@ -695,6 +1166,11 @@ class _RepositoryMachine(RuleBasedStateMachine):
                 "purge",
                 "hit",
                 "clear",
+                "add_contact",
+                "save_contact",
+                "delete_contacts",
+                "import_contacts",
+                "record_import",
             ]
         ),
         min_size=1,

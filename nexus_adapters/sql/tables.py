@@ -12,6 +12,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     false,
     true,
 )
@@ -21,7 +22,7 @@ from nexus_adapters.sql.types import UTCDateTime
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(column_0_label)s",
-        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
         "ck": "ck_%(table_name)s_%(constraint_name)s",
         "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
         "pk": "pk_%(table_name)s",
@@ -81,4 +82,84 @@ rate_counters = Table(
     Column("key", String(300), primary_key=True),
     Column("window_started_at", UTCDateTime, nullable=False),
     Column("count", Integer, nullable=False),
+)
+
+
+# Compared by code point on both databases, as in Python (SQLite's default BINARY collation
+# does; PostgreSQL's database collation may not, so the column says "C").
+SEARCH_KEY = Text().with_variant(Text(collation="C"), "postgresql")
+# Options of indexes only one database has, read by ``schema_scope``.
+ONLY_ON = "only_on"
+
+
+def _trigram_index(table: str, column: str) -> Index:
+    """PostgreSQL only: a pg_trgm GIN index, which serves ``LIKE '%…%'`` on ``column``."""
+    return Index(
+        f"ix_{table}_{column}_trigrams",
+        column,
+        postgresql_using="gin",
+        postgresql_ops={column: "gin_trgm_ops"},
+        info={ONLY_ON: "postgresql"},
+    ).ddl_if(dialect="postgresql")
+
+
+contacts = Table(
+    "contacts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(200), nullable=False),
+    # contact_queries.search_key(name): what searches and the ``name`` sort compare.
+    Column("name_key", SEARCH_KEY, nullable=False),
+    Column("phone", String(20)),
+    Column("email", String(254)),
+    # No CHECKs (as for users' settings): the core validates, and a new value would cost a
+    # table rebuild on SQLite.
+    Column("status", String(8), nullable=False),
+    # "|vip|cliente|" (tags can't hold "|"), "" for none: "carries vip" is a substring test,
+    # which the trigram indexes below serve.
+    Column("tags", Text, nullable=False),
+    Column("notes", Text),
+    Column("opted_out", Boolean, nullable=False),
+    Column("source", String(10), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("last_message", UTCDateTime),
+    # Unique per user; NULLs never collide, so phone-less or email-less contacts are fine.
+    UniqueConstraint("user_id", "phone"),
+    UniqueConstraint("user_id", "email"),
+    # The list's sorts, newest first by default; id breaks ties and serves keyset paging.
+    Index("ix_contacts_user_id_created_at", "user_id", "created_at", "id"),
+    Index("ix_contacts_user_id_name_key", "user_id", "name_key", "id"),
+    # The status filter in the default order, and the counts of the stats.
+    Index("ix_contacts_user_id_status", "user_id", "status", "created_at", "id"),
+    # Substring search and the tags filter. On SQLite the FTS5 table SQLITE_SEARCH_INDEX
+    # (trigram tokenizer, kept by triggers; built by the migrations) does this job.
+    *(_trigram_index("contacts", column) for column in ("name_key", "email", "phone", "tags")),
+    sqlite_autoincrement=True,  # never reuse a deleted contact's id, as PostgreSQL doesn't
+)
+
+# SQLite only: an external-content FTS5 table over contacts(name_key, email, phone, tags) and
+# the shadow tables FTS5 keeps beside it (``contacts_search_data`` …). SQLAlchemy does not model
+# virtual tables: the migration creates them with plain DDL.
+SQLITE_SEARCH_INDEX = "contacts_search"
+
+contact_imports = Table(
+    "contact_imports",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("filename", Text, nullable=False),
+    Column("file_type", String(10)),
+    Column("status", String(10), nullable=False),
+    Column("total_rows", Integer, nullable=False, server_default="0"),
+    Column("contacts_imported", Integer, nullable=False, server_default="0"),
+    Column("updated_count", Integer, nullable=False, server_default="0"),
+    Column("duplicate_count", Integer, nullable=False, server_default="0"),
+    Column("invalid_count", Integer, nullable=False, server_default="0"),
+    Column("error_message", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("completed_at", UTCDateTime),
+    Index("ix_contact_imports_user_id_created_at", "user_id", "created_at", "id"),
+    sqlite_autoincrement=True,
 )

@@ -9,10 +9,14 @@ from typing import Self
 from sqlalchemy import Connection, Engine, RootTransaction
 
 from nexus_adapters.sql.engine import WRITER_OPTIONS, build_sqlite_reader_engine, reader_options
+from nexus_adapters.sql.repositories.contacts import SqlContacts
+from nexus_adapters.sql.repositories.import_history import SqlImportHistory
 from nexus_adapters.sql.repositories.rate_counters import SqlRateCounters
 from nexus_adapters.sql.repositories.sessions import SqlSessions
 from nexus_adapters.sql.repositories.users import SqlUsers
 from nexus_core.ports import (
+    ContactRepository,
+    ImportRepository,
     RateCounterRepository,
     SecretBox,
     SessionRepository,
@@ -62,6 +66,8 @@ class SqlUnitOfWork:
     users: UserRepository
     sessions: SessionRepository
     rate_counters: RateCounterRepository
+    contacts: ContactRepository
+    imports: ImportRepository
 
     _transaction: RootTransaction | None
 
@@ -102,6 +108,8 @@ class SqlUnitOfWork:
         self.users = SqlUsers(connection, self._secret_box)
         self.sessions = SqlSessions(connection, self._secret_box)
         self.rate_counters = SqlRateCounters(connection)
+        self.contacts = SqlContacts(connection)
+        self.imports = SqlImportHistory(connection)
 
     def __exit__(
         self,

@@ -22,6 +22,7 @@ from nexus_core.domain.contacts import (
     split_tag_cell,
     validate_contact,
 )
+from nexus_core.domain.import_history import ImportCounts
 from nexus_core.errors import Collector, FieldError, ValidationFailed
 
 MAX_ROW_ERRORS = 100
@@ -307,6 +308,12 @@ class ImportTally:
     def errors(self) -> tuple[RowProblem, ...]:
         """The first ``MAX_ROW_ERRORS`` bad rows, in file order."""
         return tuple(self._errors)
+
+    def counts(self) -> ImportCounts:
+        """The figures so far, as the import's record keeps them."""
+        return ImportCounts(
+            self.total_rows, self.imported, self.updated, self.duplicate, self.invalid
+        )
 
     def observe(self, outcome: RowOutcome) -> RowFate:
         if isinstance(outcome, BlankRow):

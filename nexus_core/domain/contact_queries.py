@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -45,8 +46,9 @@ class PageRequest:
 class ContactQuery:
     """A validated ``GET /api/contacts`` query.
 
-    ``search`` is matched as a literal substring (the adapter escapes SQL wildcards) against
-    name and email, ignoring case, and through ``search_digits`` against phones.
+    ``search`` is matched as a literal substring (the adapter escapes SQL wildcards): its
+    ``search_key`` against the ``search_key`` of names and against emails (stored lower-cased),
+    and its ``search_digits`` against phones.
     """
 
     page: int = 1
@@ -63,6 +65,20 @@ class ContactQuery:
     @property
     def search_digits(self) -> str | None:
         return search_digits(self.search)
+
+    @property
+    def search_key(self) -> str | None:
+        return None if self.search is None else search_key(self.search)
+
+
+def search_key(text: str) -> str:
+    """How names are searched and sorted: without case or accents (``Ángela`` → ``angela``,
+    ``Straße`` → ``strasse``), so ``garcia`` finds ``García`` and ``Álvaro`` sorts among the
+    ``a``. Compared by code point, which every database here can do the same way."""
+    if text.isascii():
+        return text.lower()
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
 
 
 def search_digits(search: str | None) -> str | None:

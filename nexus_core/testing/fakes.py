@@ -7,10 +7,24 @@ import dataclasses
 import hashlib
 import hmac
 import secrets
+from collections.abc import Collection, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
+from nexus_core.domain.contact_files import FileType
+from nexus_core.domain.contact_import_plan import batch_keys, plan_import
+from nexus_core.domain.contact_imports import ImportedRow, OnDuplicate, Settlement
+from nexus_core.domain.contact_queries import ContactQuery, search_key
+from nexus_core.domain.contact_records import (
+    Contact,
+    ContactSource,
+    ContactStats,
+    recent_since,
+    revised,
+)
+from nexus_core.domain.contacts import ContactDraft
+from nexus_core.domain.import_history import ImportCounts, ImportedFile, ImportStatus
 from nexus_core.domain.rate_limits import WindowCount
 from nexus_core.domain.sessions import Session
 from nexus_core.domain.users import Credentials, Preferences, Registration, User
@@ -22,6 +36,8 @@ class _State:
     users: dict[int, User] = dataclasses.field(default_factory=dict)
     sessions: dict[int, Session] = dataclasses.field(default_factory=dict)
     counters: dict[str, WindowCount] = dataclasses.field(default_factory=dict)
+    contacts: dict[int, Contact] = dataclasses.field(default_factory=dict)
+    imports: dict[int, ImportedFile] = dataclasses.field(default_factory=dict)
     # A plain int, not itertools.count: the unit of work deep-copies the state, and copying
     # itertools objects is deprecated since Python 3.12 and gone in 3.14.
     last_id: int = 0
@@ -88,8 +104,9 @@ class FakeUsers:
 
     def delete(self, user_id: int) -> None:
         self._s.users.pop(user_id, None)
-        for sid in [s.id for s in self._s.sessions.values() if s.user_id == user_id]:
-            del self._s.sessions[sid]
+        for owned in (self._s.sessions, self._s.contacts, self._s.imports):
+            for doomed in [key for key, value in owned.items() if value.user_id == user_id]:
+                del owned[doomed]
 
 
 class FakeSessions:
@@ -157,6 +174,176 @@ class FakeRateCounters:
         self._s.counters.pop(key, None)
 
 
+def _matches(contact: Contact, query: ContactQuery) -> bool:
+    if query.status is not None and contact.status != query.status:
+        return False
+    if not set(query.tags) <= set(contact.tags):
+        return False
+    needle, digits = query.search_key, query.search_digits
+    if needle is None:
+        return True
+    return (
+        needle in search_key(contact.name)
+        or (contact.email is not None and needle in contact.email)
+        or (digits is not None and contact.phone is not None and digits in contact.phone)
+    )
+
+
+def _sorted(contacts: list[Contact], query: ContactQuery) -> list[Contact]:
+    def key(contact: Contact) -> tuple[Any, int]:
+        if query.sort.endswith("name"):
+            return search_key(contact.name), contact.id
+        return contact.created_at, contact.id
+
+    return sorted(contacts, key=key, reverse=query.sort.startswith("-"))
+
+
+class FakeContacts:
+    def __init__(self, state: _State) -> None:
+        self._s = state
+
+    def _holder(self, user_id: int, field: str, value: str | None, other_than: int) -> bool:
+        return value is not None and any(
+            c.user_id == user_id and c.id != other_than and getattr(c, field) == value
+            for c in self._s.contacts.values()
+        )
+
+    def _check_unique(self, user_id: int, draft: ContactDraft, contact_id: int = 0) -> None:
+        if self._holder(user_id, "phone", draft.phone, contact_id):
+            raise Conflict("contact.phone_taken")
+        if self._holder(user_id, "email", draft.email, contact_id):
+            raise Conflict("contact.email_taken")
+
+    def _create(
+        self, user_id: int, draft: ContactDraft, source: ContactSource, now: datetime
+    ) -> Contact:
+        contact = Contact(
+            id=self._s.next_id(),
+            user_id=user_id,
+            source=source,
+            created_at=now,
+            updated_at=now,
+            last_message=None,
+            **dataclasses.asdict(draft),
+        )
+        self._s.contacts[contact.id] = contact
+        return contact
+
+    def add(
+        self, user_id: int, draft: ContactDraft, source: ContactSource, now: datetime
+    ) -> Contact:
+        self._check_unique(user_id, draft)
+        return self._create(user_id, draft, source, now)
+
+    def get(self, user_id: int, contact_id: int) -> Contact | None:
+        contact = self._s.contacts.get(contact_id)
+        return contact if contact is not None and contact.user_id == user_id else None
+
+    def save(self, contact: Contact) -> None:
+        stored = self.get(contact.user_id, contact.id)
+        if stored is None:
+            return
+        self._check_unique(contact.user_id, contact.draft, contact.id)
+        self._s.contacts[contact.id] = revised(stored, contact.draft, contact.updated_at)
+
+    def delete(self, user_id: int, contact_id: int) -> bool:
+        if self.get(user_id, contact_id) is None:
+            return False
+        del self._s.contacts[contact_id]
+        return True
+
+    def delete_many(self, user_id: int, contact_ids: Collection[int]) -> int:
+        return sum(self.delete(user_id, contact_id) for contact_id in set(contact_ids))
+
+    def _matching(self, user_id: int, query: ContactQuery) -> list[Contact]:
+        mine = [c for c in self._s.contacts.values() if c.user_id == user_id]
+        return _sorted([c for c in mine if _matches(c, query)], query)
+
+    def page(self, user_id: int, query: ContactQuery) -> tuple[list[Contact], int]:
+        matching = self._matching(user_id, query)
+        return matching[query.offset : query.offset + query.per_page], len(matching)
+
+    def stream(self, user_id: int, query: ContactQuery) -> Iterator[Contact]:
+        return iter(self._matching(user_id, query))
+
+    def stats(self, user_id: int, now: datetime) -> ContactStats:
+        mine = [c for c in self._s.contacts.values() if c.user_id == user_id]
+        since = recent_since(now)
+        return ContactStats(
+            total=len(mine),
+            active=sum(c.status == "activo" for c in mine),
+            inactive=sum(c.status == "inactivo" for c in mine),
+            recent=sum(c.created_at >= since for c in mine),
+        )
+
+    def import_batch(
+        self,
+        user_id: int,
+        rows: Sequence[ImportedRow],
+        on_duplicate: OnDuplicate,
+        now: datetime,
+    ) -> list[Settlement]:
+        phones, emails = batch_keys(rows)
+        existing = [
+            c
+            for c in self._s.contacts.values()
+            if c.user_id == user_id and (c.phone in phones or c.email in emails)
+        ]
+        plan = plan_import(rows, existing, on_duplicate)
+        for stored, fields in plan.changed:
+            self._s.contacts[stored.id] = revised(stored, fields, now)
+        for draft in plan.created:
+            self._create(user_id, draft, "import", now)
+        return list(plan.settlements)
+
+
+class FakeImports:
+    def __init__(self, state: _State) -> None:
+        self._s = state
+
+    def start(self, user_id: int, filename: str, file_type: FileType | None, now: datetime) -> int:
+        record = ImportedFile(
+            id=self._s.next_id(),
+            user_id=user_id,
+            filename=filename,
+            file_type=file_type,
+            status="processing",
+            counts=ImportCounts(),
+            error_message=None,
+            created_at=now,
+            completed_at=None,
+        )
+        self._s.imports[record.id] = record
+        return record.id
+
+    def finish(
+        self,
+        import_id: int,
+        counts: ImportCounts,
+        status: ImportStatus,
+        error_message: str | None,
+        now: datetime,
+    ) -> None:
+        record = self._s.imports.get(import_id)
+        if record is not None:
+            self._s.imports[import_id] = dataclasses.replace(
+                record, counts=counts, status=status, error_message=error_message, completed_at=now
+            )
+
+    def get(self, user_id: int, import_id: int) -> ImportedFile | None:
+        record = self._s.imports.get(import_id)
+        return record if record is not None and record.user_id == user_id else None
+
+    def page(self, user_id: int, page: int, per_page: int) -> tuple[list[ImportedFile], int]:
+        mine = sorted(
+            (r for r in self._s.imports.values() if r.user_id == user_id),
+            key=lambda record: (record.created_at, record.id),
+            reverse=True,
+        )
+        offset = (page - 1) * per_page
+        return mine[offset : offset + per_page], len(mine)
+
+
 class FakeUnitOfWork:
     """Works on a copy of the state and publishes it only on ``commit()``."""
 
@@ -168,6 +355,8 @@ class FakeUnitOfWork:
         self.users = FakeUsers(self._state)
         self.sessions = FakeSessions(self._state)
         self.rate_counters = FakeRateCounters(self._state)
+        self.contacts = FakeContacts(self._state)
+        self.imports = FakeImports(self._state)
         return self
 
     def __exit__(

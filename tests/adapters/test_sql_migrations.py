@@ -14,11 +14,12 @@ from sqlalchemy.engine import Engine
 
 from nexus_adapters.security.secret_box import FernetSecretBox
 from nexus_adapters.sql.migrate import alembic_config, current_revision, upgrade
+from nexus_adapters.sql.schema_scope import include_object_for, is_search_index_table
 from nexus_adapters.sql.tables import metadata
 from nexus_adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from nexus_core.domain.users import Registration
 
-APPLICATION_TABLES = {"users", "sessions", "rate_counters"}
+APPLICATION_TABLES = {"users", "sessions", "rate_counters", "contacts", "contact_imports"}
 
 
 def head_revision(engine: Engine) -> str:
@@ -31,13 +32,19 @@ def schema_differences(engine: Engine) -> list[object]:
     with engine.connect() as connection:
         context = MigrationContext.configure(
             connection,
-            opts={"compare_type": True, "compare_server_default": True},
+            opts={
+                "compare_type": True,
+                "compare_server_default": True,
+                "include_object": include_object_for(connection.dialect.name),
+            },
         )
         return list(compare_metadata(context, metadata))
 
 
 def table_names(engine: Engine) -> set[str]:
-    return set(sa.inspect(engine).get_table_names())
+    """The tables, without SQLite's search index (checked in test_sql_contact_search)."""
+    names = sa.inspect(engine).get_table_names()
+    return {name for name in names if not is_search_index_table(name)}
 
 
 def test_a_fresh_database_has_no_revision(engine: Engine) -> None:

@@ -10,7 +10,14 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, settings
 
 from nexus_adapters.sql.engine import WRITER_OPTIONS
-from nexus_adapters.sql.tables import metadata, rate_counters, sessions, users
+from nexus_adapters.sql.tables import (
+    contact_imports,
+    contacts,
+    metadata,
+    rate_counters,
+    sessions,
+    users,
+)
 from nexus_adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from tests.conformance import RowCounts, run_repository_conformance
 
@@ -26,7 +33,7 @@ SETTINGS = settings(
 COUNT_ROWS = sa.select(
     *(
         sa.select(sa.func.count()).select_from(table).scalar_subquery()
-        for table in (users, sessions, rate_counters)
+        for table in (users, sessions, rate_counters, contacts, contact_imports)
     )
 )
 

@@ -15,6 +15,7 @@ from nexus_core.domain.contact_queries import (
     parse_contact_query,
     parse_page_request,
     search_digits,
+    search_key,
 )
 from nexus_core.errors import ValidationFailed
 
@@ -196,3 +197,38 @@ def test_any_query_string_parses_or_fails_with_field_errors(params: dict[str, st
     assert query.search is None or query.search == query.search.strip() != ""
     digits = query.search_digits
     assert digits is None or (digits.isascii() and digits.isdigit())
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("García", "garcia"),
+        ("ÁLVARO Núñez", "alvaro nunez"),
+        ("Straße", "strasse"),
+        ("Zoë", "zoe"),
+        ("İstanbul", "istanbul"),
+        ("ǅemal", "dzemal"),
+        ("ﬁesta", "fiesta"),
+        ("O'Brien-Smith 100%", "o'brien-smith 100%"),
+        ("", ""),
+    ],
+)
+def test_search_key_ignores_case_and_accents(text: str, key: str) -> None:
+    assert search_key(text) == key
+
+
+@given(st.text())
+def test_the_ascii_shortcut_changes_nothing(text: str) -> None:
+    import unicodedata
+
+    slow = "".join(
+        char
+        for char in unicodedata.normalize("NFKD", text.casefold())
+        if not unicodedata.combining(char)
+    )
+    assert search_key(text) == slow
+
+
+def test_a_query_gives_its_searchs_key() -> None:
+    assert ContactQuery(search="  GARCÍA ").search_key == "  garcia "
+    assert ContactQuery().search_key is None

@@ -17,7 +17,13 @@ SETTINGS = settings(
 
 def _count_rows(store: FakeStore) -> RowCounts:
     state = store.state
-    return RowCounts(len(state.users), len(state.sessions), len(state.counters))
+    return RowCounts(
+        len(state.users),
+        len(state.sessions),
+        len(state.counters),
+        len(state.contacts),
+        len(state.imports),
+    )
 
 
 def test_the_fakes_conform() -> None:

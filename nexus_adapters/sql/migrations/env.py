@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import text
 
 from nexus_adapters.sql.engine import WRITER_OPTIONS
+from nexus_adapters.sql.schema_scope import include_object_for
 from nexus_adapters.sql.tables import metadata
 
 # Any constant: several processes starting at once (nexus serve on many hosts) queue on it.
@@ -23,6 +24,7 @@ with engine.connect().execution_options(**WRITER_OPTIONS) as connection:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite cannot ALTER most things
         compare_type=True,
+        include_object=include_object_for(connection.dialect.name),
     )
     with context.begin_transaction():
         context.run_migrations()

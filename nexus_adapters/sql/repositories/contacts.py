@@ -1,0 +1,142 @@
+"""A user's contacts: single writes, the list, the export stream, the counts, and imports."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from nexus_adapters.sql.repositories.contact_filters import after, contact_filter, contact_order
+from nexus_adapters.sql.repositories.contact_import import import_rows
+from nexus_adapters.sql.repositories.contact_rows import contact_from_row, draft_values
+from nexus_adapters.sql.repositories.unique_violations import violated_unique
+from nexus_adapters.sql.tables import contacts as t
+from nexus_core.domain.contact_imports import ImportedRow, OnDuplicate, Settlement
+from nexus_core.domain.contact_queries import ContactQuery
+from nexus_core.domain.contact_records import Contact, ContactSource, ContactStats, recent_since
+from nexus_core.domain.contacts import ContactDraft
+from nexus_core.errors import Conflict
+
+STREAM_BATCH = 1000
+# Ids per DELETE: far below SQLite's limit on bound parameters.
+DELETE_BATCH = 500
+_CONFLICTS = {
+    "uq_contacts_user_id_phone": "contact.phone_taken",
+    "uq_contacts_user_id_email": "contact.email_taken",
+}
+
+
+class SqlContacts:
+    def __init__(self, connection: Connection, *, stream_batch: int = STREAM_BATCH) -> None:
+        self._c = connection
+        self._stream_batch = stream_batch
+
+    @contextmanager
+    def _keeping_unique(self) -> Iterator[None]:
+        """A savepoint around a write: a duplicate phone or email is a ``Conflict``, and the
+        transaction stays usable."""
+        try:
+            with self._c.begin_nested():
+                yield
+        except IntegrityError as error:
+            code = _CONFLICTS.get(violated_unique(error, t) or "")
+            if code is None:
+                raise
+            raise Conflict(code) from None
+
+    def add(
+        self, user_id: int, draft: ContactDraft, source: ContactSource, now: datetime
+    ) -> Contact:
+        values = {
+            "user_id": user_id,
+            "source": source,
+            "created_at": now,
+            "updated_at": now,
+            **draft_values(draft),
+        }
+        with self._keeping_unique():
+            new_id = self._c.execute(insert(t).values(values).returning(t.c.id)).scalar_one()
+        contact = self.get(user_id, new_id)
+        assert contact is not None
+        return contact
+
+    def get(self, user_id: int, contact_id: int) -> Contact | None:
+        row = self._c.execute(select(t).where(t.c.id == contact_id, t.c.user_id == user_id)).first()
+        return None if row is None else contact_from_row(row._mapping)
+
+    def save(self, contact: Contact) -> None:
+        statement = (
+            update(t)
+            .where(t.c.id == contact.id, t.c.user_id == contact.user_id)
+            .values(updated_at=contact.updated_at, **draft_values(contact.draft))
+        )
+        with self._keeping_unique():
+            self._c.execute(statement)
+
+    def delete(self, user_id: int, contact_id: int) -> bool:
+        statement = delete(t).where(t.c.id == contact_id, t.c.user_id == user_id)
+        return bool(self._c.execute(statement).rowcount)
+
+    def delete_many(self, user_id: int, contact_ids: Collection[int]) -> int:
+        ids = sorted(set(contact_ids))
+        deleted = 0
+        for start in range(0, len(ids), DELETE_BATCH):
+            chunk = ids[start : start + DELETE_BATCH]
+            statement = delete(t).where(t.c.user_id == user_id, t.c.id.in_(chunk))
+            deleted += self._c.execute(statement).rowcount
+        return deleted
+
+    def page(self, user_id: int, query: ContactQuery) -> tuple[list[Contact], int]:
+        """Two statements: the count, and the page (a top-N sort, or an index walk that stops
+        after the page). One with ``count(*) OVER ()`` would drag every match through the sort."""
+        conditions = contact_filter(self._c.dialect.name, user_id, query)
+        total = self._c.execute(select(func.count()).select_from(t).where(*conditions)).scalar_one()
+        if query.offset >= total:
+            return [], total
+        rows = self._c.execute(
+            select(t)
+            .where(*conditions)
+            .order_by(*contact_order(query))
+            .limit(query.per_page)
+            .offset(query.offset)
+        )
+        return [contact_from_row(row._mapping) for row in rows], total
+
+    def stream(self, user_id: int, query: ContactQuery) -> Iterator[Contact]:
+        """A keyset walk: each batch starts after the last row of the one before, so no
+        batch costs more than the first, and only one batch is ever held."""
+        conditions = contact_filter(self._c.dialect.name, user_id, query)
+        batch = select(t).order_by(*contact_order(query)).limit(self._stream_batch)
+        last: Any = None
+        while True:
+            resume = [] if last is None else [after(query, last)]
+            rows = self._c.execute(batch.where(*conditions, *resume)).all()
+            for row in rows:
+                yield contact_from_row(row._mapping)
+            if len(rows) < self._stream_batch:
+                return
+            last = rows[-1]._mapping
+
+    def stats(self, user_id: int, now: datetime) -> ContactStats:
+        """One pass over the user's entries of ``ix_contacts_user_id_status``, which holds
+        every column counted: no row is read."""
+        counted = select(
+            func.count(),
+            func.count().filter(t.c.status == "activo"),
+            func.count().filter(t.c.status == "inactivo"),
+            func.count().filter(t.c.created_at >= recent_since(now)),
+        ).where(t.c.user_id == user_id)
+        return ContactStats(*self._c.execute(counted).one())
+
+    def import_batch(
+        self,
+        user_id: int,
+        rows: Sequence[ImportedRow],
+        on_duplicate: OnDuplicate,
+        now: datetime,
+    ) -> list[Settlement]:
+        return import_rows(self._c, user_id, rows, on_duplicate, now)
