@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from sqlalchemy import Connection, Engine, RootTransaction
 
@@ -87,7 +88,7 @@ class SqlUnitOfWork:
     def __enter__(self) -> Self:
         if self._readers is not None:
             self._transaction = None
-            self._attach(self._readers.connection())
+            self._connection = self._readers.connection()
             return self
         connection: Connection = self._engine.connect()
         try:
@@ -100,16 +101,18 @@ class SqlUnitOfWork:
         except BaseException:
             connection.close()
             raise
-        self._attach(connection)
+        self._connection = connection
         return self
 
-    def _attach(self, connection: Connection) -> None:
-        self._connection = connection
-        self.users = SqlUsers(connection, self._secret_box)
-        self.sessions = SqlSessions(connection, self._secret_box)
-        self.rate_counters = SqlRateCounters(connection)
-        self.contacts = SqlContacts(connection)
-        self.imports = SqlImportHistory(connection)
+    def __getattr__(self, name: str) -> Any:
+        """Repositories are built on first use: most units of work touch one or two of them
+        (the session lookup behind every request only ``sessions``)."""
+        build = _REPOSITORIES.get(name)
+        if build is None or "_connection" not in self.__dict__:
+            raise AttributeError(name)
+        repository = build(self._connection, self._secret_box)
+        setattr(self, name, repository)
+        return repository
 
     def __exit__(
         self,
@@ -131,6 +134,15 @@ class SqlUnitOfWork:
             self._connection.commit()
         else:
             self._transaction.commit()
+
+
+_REPOSITORIES: dict[str, Callable[[Connection, SecretBox], object]] = {
+    "users": SqlUsers,
+    "sessions": SqlSessions,
+    "rate_counters": lambda connection, _box: SqlRateCounters(connection),
+    "contacts": lambda connection, _box: SqlContacts(connection),
+    "imports": lambda connection, _box: SqlImportHistory(connection),
+}
 
 
 class SqlUnitOfWorkFactory:
