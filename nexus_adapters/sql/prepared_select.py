@@ -8,7 +8,7 @@ through the columns' own SQLAlchemy result processors, so values come out exactl
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,9 +47,9 @@ class PreparedSelect:
             self._by_dialect[dialect.name] = compiled
         return compiled
 
-    def first(self, connection: Connection, params: Mapping[str, Any]) -> dict[str, Any] | None:
-        """The first row as a dict keyed by column name, or ``None``; runs in the connection's
-        current transaction (it is the same driver connection)."""
+    def first_row(self, connection: Connection, params: Mapping[str, Any]) -> Sequence[Any] | None:
+        """The first row as the driver returns it (values not yet processed), or ``None``; runs
+        in the connection's current transaction (it is the same driver connection)."""
         compiled = self._compiled(connection.dialect)
         arguments: Any = (
             params
@@ -59,12 +59,20 @@ class PreparedSelect:
         cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.execute(compiled.sql, arguments)
-            row = cursor.fetchone()
+            row: Sequence[Any] | None = cursor.fetchone()
         finally:
             cursor.close()
-        if row is None:
-            return None
+        return row
+
+    def mapping(self, connection: Connection, row: Sequence[Any]) -> dict[str, Any]:
+        """A driver row as a dict keyed by column name, values as SQLAlchemy would give them."""
+        compiled = self._compiled(connection.dialect)
         values = dict(zip(compiled.names, row, strict=True))
         for name, process in compiled.processors:
             values[name] = process(values[name])
         return values
+
+    def first(self, connection: Connection, params: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The first row as a dict keyed by column name, or ``None``."""
+        row = self.first_row(connection, params)
+        return None if row is None else self.mapping(connection, row)

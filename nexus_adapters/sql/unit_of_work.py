@@ -9,12 +9,15 @@ from typing import Any, Self
 
 from sqlalchemy import Connection, Engine, RootTransaction
 
+from nexus_adapters.memo import Memo
 from nexus_adapters.sql.engine import WRITER_OPTIONS, build_sqlite_reader_engine, reader_options
 from nexus_adapters.sql.repositories.contacts import SqlContacts
 from nexus_adapters.sql.repositories.import_history import SqlImportHistory
 from nexus_adapters.sql.repositories.rate_counters import SqlRateCounters
 from nexus_adapters.sql.repositories.sessions import SqlSessions
 from nexus_adapters.sql.repositories.users import SqlUsers
+from nexus_core.domain.sessions import Session
+from nexus_core.domain.users import User
 from nexus_core.ports import (
     ContactRepository,
     ImportRepository,
@@ -79,11 +82,13 @@ class SqlUnitOfWork:
         *,
         write: bool,
         readers: ThreadReaders | None = None,
+        sessions_seen: Memo[tuple[Session, User]] | None = None,
     ) -> None:
         self._engine = engine
         self._secret_box = secret_box
         self._write = write
         self._readers = None if write else readers
+        self._sessions_seen = sessions_seen
 
     def __enter__(self) -> Self:
         if self._readers is not None:
@@ -110,7 +115,7 @@ class SqlUnitOfWork:
         build = _REPOSITORIES.get(name)
         if build is None or "_connection" not in self.__dict__:
             raise AttributeError(name)
-        repository = build(self._connection, self._secret_box)
+        repository = build(self)
         setattr(self, name, repository)
         return repository
 
@@ -136,12 +141,15 @@ class SqlUnitOfWork:
             self._transaction.commit()
 
 
-_REPOSITORIES: dict[str, Callable[[Connection, SecretBox], object]] = {
-    "users": SqlUsers,
-    "sessions": SqlSessions,
-    "rate_counters": lambda connection, _box: SqlRateCounters(connection),
-    "contacts": lambda connection, _box: SqlContacts(connection),
-    "imports": lambda connection, _box: SqlImportHistory(connection),
+# Sessions (with their users) whose objects a process keeps while their rows read the same.
+SESSIONS_REMEMBERED = 2048
+
+_REPOSITORIES: dict[str, Callable[[SqlUnitOfWork], object]] = {
+    "users": lambda uow: SqlUsers(uow._connection, uow._secret_box),
+    "sessions": lambda uow: SqlSessions(uow._connection, uow._secret_box, uow._sessions_seen),
+    "rate_counters": lambda uow: SqlRateCounters(uow._connection),
+    "contacts": lambda uow: SqlContacts(uow._connection),
+    "imports": lambda uow: SqlImportHistory(uow._connection),
 }
 
 
@@ -152,9 +160,16 @@ class SqlUnitOfWorkFactory:
         self.engine = engine
         self._secret_box = secret_box
         self._readers = ThreadReaders(engine) if engine.dialect.name == "sqlite" else None
+        self._sessions_seen: Memo[tuple[Session, User]] = Memo(SESSIONS_REMEMBERED)
 
     def __call__(self, *, write: bool = False) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, self._secret_box, write=write, readers=self._readers)
+        return SqlUnitOfWork(
+            self.engine,
+            self._secret_box,
+            write=write,
+            readers=self._readers,
+            sessions_seen=self._sessions_seen,
+        )
 
     def close(self) -> None:
         """Close the connections threads kept for reading (the engine is the caller's)."""

@@ -7,6 +7,7 @@ from typing import Any
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from nexus_adapters.memo import Memo
 from nexus_core.domain.api_keys import Secret
 from nexus_core.domain.users import User
 from nexus_core.use_cases.profile import api_key_status
@@ -17,7 +18,7 @@ def _masked(secret: Secret | None) -> str | None:
     return None if secret is None else secret.masked
 
 
-class UserOut(msgspec.Struct):
+class UserOut(msgspec.Struct, frozen=True):
     """The user, flat, exactly as the settings page reads it; secrets only as masks."""
 
     id: int
@@ -49,6 +50,13 @@ class UserOut(msgspec.Struct):
 
     @classmethod
     def of(cls, user: User) -> UserOut:
+        # The adapters hand out the same User object while its row is unchanged, so a user
+        # calling /me again and again is converted once (keyed by identity: the memo holds the
+        # user, so its id cannot be reused meanwhile).
+        return _SHOWN.get(id(user), (user,), lambda: cls._convert(user))
+
+    @classmethod
+    def _convert(cls, user: User) -> UserOut:
         prefs, creds = user.preferences, user.credentials
         return cls(
             id=user.id,
@@ -78,6 +86,9 @@ class UserOut(msgspec.Struct):
             updated_at=rfc3339(user.updated_at),
             last_login=rfc3339(user.last_login),
         )
+
+
+_SHOWN: Memo[UserOut] = Memo(capacity=2048)
 
 
 class UserEnvelope(msgspec.Struct):

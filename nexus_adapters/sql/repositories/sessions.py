@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, insert, or_, select, update
 
+from nexus_adapters.memo import Memo
 from nexus_adapters.sql.prepared_select import PreparedSelect
 from nexus_adapters.sql.repositories.users import user_from_row
 from nexus_adapters.sql.tables import sessions as t
@@ -43,9 +44,16 @@ def _session_from_row(m: Mapping[str, Any]) -> Session:
 
 
 class SqlSessions:
-    def __init__(self, connection: Connection, secret_box: SecretBox) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        secret_box: SecretBox,
+        seen: Memo[tuple[Session, User]] | None = None,
+    ) -> None:
+        """``seen``: sessions (with their users) already built from identical rows."""
         self._c = connection
         self._box = secret_box
+        self._seen = seen if seen is not None else Memo(capacity=1)
 
     def add(self, user_id: int, token_hash: str, now: datetime) -> Session:
         new_id = self._c.execute(
@@ -56,10 +64,15 @@ class SqlSessions:
         return Session(new_id, user_id, token_hash, now, now)
 
     def find_with_user(self, token_hash: str) -> tuple[Session, User] | None:
-        row = _FIND_WITH_USER.first(self._c, {"token_hash": token_hash})
+        row = _FIND_WITH_USER.first_row(self._c, {"token_hash": token_hash})
         if row is None:
             return None
-        return _session_from_row(row), user_from_row(row, self._box)
+
+        def build() -> tuple[Session, User]:
+            values = _FIND_WITH_USER.mapping(self._c, row)
+            return _session_from_row(values), user_from_row(values, self._box)
+
+        return self._seen.get(row[0], row, build)  # keyed by the session's id
 
     def touch(self, session_id: int, now: datetime) -> None:
         self._c.execute(update(t).where(t.c.id == session_id).values(last_seen_at=now))

@@ -1,0 +1,42 @@
+"""Objects built from values, reused while the values are exactly the same.
+
+Used on the authenticated path: the session lookup still reads its row from the database on
+every request (so nothing can go stale, whatever other processes do), but an unchanged row is
+not turned into new objects again, nor an unchanged user into a new response body. Rebuilding
+them cost more than the query.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Hashable, Sequence
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class Memo(Generic[T]):
+    """The object last built for each key, with the values it was built from.
+
+    The values are compared with ``==`` (a tuple compares its items by identity first).
+
+    Bounded: past ``capacity`` keys the oldest entry goes. Safe to share between threads (a
+    race only builds an object twice).
+    """
+
+    def __init__(self, capacity: int = 4096) -> None:
+        self._capacity = capacity
+        self._entries: dict[Hashable, tuple[Sequence[object], T]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, values: Sequence[object], build: Callable[[], T]) -> T:
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] == values:
+            return entry[1]
+        built = build()
+        with self._lock:
+            self._entries.pop(key, None)
+            while len(self._entries) >= self._capacity:
+                del self._entries[next(iter(self._entries))]
+            self._entries[key] = (tuple(values), built)
+        return built
