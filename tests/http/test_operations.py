@@ -113,6 +113,14 @@ def test_openapi_describes_the_success_bodies(openapi: dict[str, object]) -> Non
     assert "password_hash" not in user_schema["properties"]
 
 
+def test_openapi_describes_the_user_behind_the_session(openapi: dict[str, object]) -> None:
+    paths = openapi["paths"]
+    assert isinstance(paths, dict)
+    ok = paths["/api/auth/me"]["get"]["responses"]["200"]
+    reference = ok["content"]["application/json"]["schema"]["$ref"]
+    assert reference.endswith("UserEnvelope")
+
+
 def test_schema_browser_is_served(client: Client) -> None:
     response = client.get("/schema")
     assert response.status_code == 200
