@@ -30,6 +30,7 @@ from nexus_core.domain.contact_queries import ContactQuery
 from nexus_core.domain.contact_records import Contact
 from nexus_core.domain.contacts import ContactDraft
 from nexus_core.domain.users import User
+from tests.adapters.databases import only_postgresql
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 LATER = NOW + timedelta(days=1)
@@ -388,6 +389,7 @@ def test_nothing_stays_when_the_import_fails_midway(
     assert stored() == before
 
 
+@only_postgresql
 def test_a_contact_stored_meanwhile_by_another_writer_is_found_on_the_retry(
     uow_factory: SqlUnitOfWorkFactory,
     owner: User,
@@ -398,8 +400,6 @@ def test_a_contact_stored_meanwhile_by_another_writer_is_found_on_the_retry(
     """Between the lookup and the INSERT a concurrent writer commits a contact with a phone of
     the batch: ON CONFLICT skips that row, the batch is planned again from what is there now,
     and the row settles against the new contact."""
-    if dialect == "sqlite":
-        pytest.skip("SQLite's writers hold the database lock: nobody can overtake them")
     real_plan = contact_import._plan
     plans = 0
 

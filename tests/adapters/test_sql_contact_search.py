@@ -25,6 +25,7 @@ from nexus_core.domain.contact_queries import ContactQuery, search_key
 from nexus_core.domain.contact_records import Contact, revised
 from nexus_core.domain.contacts import ContactDraft
 from nexus_core.domain.users import User
+from tests.adapters.databases import only_sqlite
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -205,6 +206,7 @@ def test_search_sees_every_write(
     assert found(uow_factory, owner, "ga") == ["María Ortega", "Pedro Garcíarena"]
 
 
+@only_sqlite
 def test_the_sqlite_search_index_stays_consistent(
     uow_factory: SqlUnitOfWorkFactory,
     owner: User,
@@ -214,8 +216,6 @@ def test_the_sqlite_search_index_stays_consistent(
 ) -> None:
     """FTS5's own check compares the index with the contacts after every kind of write,
     the cascade from a deleted user included."""
-    if dialect != "sqlite":
-        pytest.skip("SQLite's FTS5 index")
 
     def check() -> None:
         with migrated_engine.begin() as connection:
@@ -364,13 +364,12 @@ def test_pages_walk_an_index_in_order(
     assert "Sort" not in shown, shown
 
 
+@only_sqlite
 def test_a_search_drives_from_the_sqlite_index(
     migrated_engine: Engine, dialect: str, people: list[Contact], owner: User
 ) -> None:
     """Without statistics SQLite would walk every contact of the user and probe the matches;
     the matches must drive, each looked up by id."""
-    if dialect != "sqlite":
-        pytest.skip("SQLite's planner")
     conditions = contact_filter(dialect, owner.id, ContactQuery(search="garc"))
     shown = plan(
         migrated_engine,
