@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine, text
 
 from nexus_adapters.config import Settings
+from nexus_adapters.files import StreamingContactFileReader
 from nexus_adapters.security.passwords import BcryptHasher
 from nexus_adapters.security.secret_box import FernetSecretBox
 from nexus_adapters.security.tokens import SessionTokens
@@ -56,9 +57,11 @@ def build_adapters(settings: Settings) -> Adapters:
         hasher=BcryptHasher(),
         tokens=SessionTokens(),
         clock=utc_now,
+        contact_files=StreamingContactFileReader(),
         auth_limits=AuthLimits(
             auth_requests_per_address=Limit(settings.auth_rate_per_minute, timedelta(minutes=1))
         ),
+        import_limit=Limit(settings.import_rate_per_minute, timedelta(minutes=1)),
     )
     return Adapters(settings, engine, ports, units_of_work)
 

@@ -17,6 +17,8 @@ from litestar.types import Message, Scope
 from nexus_adapters.bootstrap import Adapters, build_adapters
 from nexus_adapters.config import Settings
 from nexus_http.controllers.auth import AuthController
+from nexus_http.controllers.contacts import ContactsController
+from nexus_http.controllers.imports import ImportsController
 from nexus_http.controllers.operations import OperationsController
 from nexus_http.controllers.profile import ProfileController
 from nexus_http.errors import EXCEPTION_HANDLERS
@@ -62,7 +64,13 @@ def create_app(settings: Settings | None = None, adapters: Adapters | None = Non
             adapters.close()
 
     app = Litestar(
-        route_handlers=[AuthController, ProfileController, OperationsController],
+        route_handlers=[
+            AuthController,
+            ProfileController,
+            ContactsController,
+            ImportsController,
+            OperationsController,
+        ],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[CsrfOriginMiddleware(settings.cors_origins), JsonBodyMiddleware()],
         compression_config=CompressionConfig(

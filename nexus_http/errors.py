@@ -17,6 +17,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
 
+from nexus_core.domain.contact_files import UnreadableFile
 from nexus_core.errors import (
     Conflict,
     DomainError,
@@ -36,6 +37,7 @@ log = structlog.get_logger("nexus.http")
 _STATUS_BY_ERROR: tuple[tuple[type[DomainError], int], ...] = (
     (ValidationFailed, 400),
     (RuleRefused, 400),
+    (UnreadableFile, 400),
     (Unauthenticated, 401),
     (NotFound, 404),
     (Conflict, 409),
@@ -52,6 +54,16 @@ _CODE_BY_STATUS = {
     429: "rate.too_many_attempts",
     503: "http.unavailable",
 }
+
+
+class ProblemException(HTTPException):
+    """A failure of the HTTP layer itself that has a message of its own in the catalogue
+    (an upload over its limit, a body of the wrong kind for one endpoint)."""
+
+    def __init__(self, status: int, code: str, **params: Any) -> None:
+        self.code = code
+        self.params: Mapping[str, Any] = params
+        super().__init__(status_code=status, detail=code)
 
 
 class ProblemField(msgspec.Struct):
@@ -115,7 +127,7 @@ def domain_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Res
     field_errors: Sequence[FieldError] = ()
     if isinstance(exc, ValidationFailed):
         field_errors = exc.errors
-    elif isinstance(exc, RuleRefused) and "field" in exc.params:
+    elif isinstance(exc, RuleRefused | Conflict) and "field" in exc.params:
         field_errors = (FieldError(exc.params["field"], exc.code),)
     if isinstance(exc, TooManyAttempts):
         headers = {"Retry-After": str(exc.retry_after)}
@@ -150,6 +162,8 @@ def _field_errors_from(exc: ValidationException) -> list[FieldError]:
 def http_exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
     assert isinstance(exc, HTTPException)
     status = exc.status_code
+    if isinstance(exc, ProblemException):
+        return problem_response(request, status, exc.code, exc.params)
     headers = {
         k: v for k, v in (exc.headers or {}).items() if k.lower() in {"allow", "retry-after"}
     }

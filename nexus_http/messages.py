@@ -107,7 +107,50 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "El orden debe ser name, -name, created_at o -created_at",
         "The sort must be name, -name, created_at or -created_at",
     ),
+    "contact.not_found": ("Contacto no encontrado", "Contact not found"),
+    "contact.phone_taken": (
+        "Ya existe un contacto con este teléfono",
+        "A contact with this phone number already exists",
+    ),
+    "contact.email_taken": (
+        "Ya existe un contacto con este correo electrónico",
+        "A contact with this email address already exists",
+    ),
     # Imports
+    "import.unreadable": ("No se pudo leer el archivo", "The file could not be read"),
+    "import.empty": ("El archivo está vacío", "The file is empty"),
+    "import.undecodable": (
+        "No se pudo leer el archivo: su contenido está dañado o no es CSV, XLSX ni vCard válido",
+        "The file could not be read: it is damaged, or not a valid CSV, XLSX or vCard file",
+    ),
+    "import.unsupported_type": (
+        "Tipo de archivo no admitido: sube un CSV, un Excel (.xlsx) o un vCard (.vcf)",
+        "Unsupported file type: upload a CSV, an Excel (.xlsx) or a vCard (.vcf) file",
+    ),
+    "import.file_required": (
+        "Adjunta el archivo a importar en el campo file",
+        "Attach the file to import in the file field",
+    ),
+    "import.multipart_expected": (
+        "El archivo debe enviarse como multipart/form-data",
+        "The file must be sent as multipart/form-data",
+    ),
+    "import.too_large": (
+        "El archivo supera el tamaño máximo de importación ({limit})",
+        "The file is larger than the import limit ({limit})",
+    ),
+    "import.rate_limited": (
+        "Demasiadas importaciones; inténtalo de nuevo en {retry_after} segundos",
+        "Too many imports; try again in {retry_after} seconds",
+    ),
+    "import.concurrent_changes": (
+        "Otros cambios en tus contactos impidieron completar la importación; vuelve a intentarlo",
+        "Other changes to your contacts kept the import from finishing; please try again",
+    ),
+    "import.failed": (
+        "La importación no pudo completarse; no se guardó ningún contacto",
+        "The import could not be completed; no contact was saved",
+    ),
     "import.no_columns": (
         "El archivo no tiene ninguna columna de nombre, teléfono o correo electrónico",
         "The file has no name, phone or email column",
@@ -141,6 +184,19 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "ok.password_changed": ("Contraseña actualizada correctamente", "Password changed"),
     "ok.account_deleted": ("Cuenta eliminada correctamente", "Account deleted"),
     "ok.profile_updated": ("Perfil actualizado correctamente", "Profile updated"),
+    "ok.contact_created": ("Contacto creado correctamente", "Contact created"),
+    "ok.contact_updated": ("Contacto actualizado correctamente", "Contact updated"),
+    "ok.contact_deleted": ("Contacto eliminado correctamente", "Contact deleted"),
+    "ok.contacts_deleted": (
+        "Contactos eliminados: {deleted_count}",
+        "Contacts deleted: {deleted_count}",
+    ),
+    "ok.imported": (
+        "Importación completada: {imported} nuevos, {updated} actualizados, "
+        "{duplicate} duplicados, {invalid} no válidos",
+        "Import finished: {imported} new, {updated} updated, {duplicate} duplicates, "
+        "{invalid} invalid",
+    ),
     # HTTP
     "http.bad_request": ("La solicitud no es válida", "The request is not valid"),
     "http.malformed_json": (

@@ -75,7 +75,10 @@ _STATUS_WORDS: dict[str, ContactStatus] = {
 _YES = frozenset({"true", "verdadero", "si", "yes", "1"})
 _NO = frozenset({"false", "falso", "no", "0"})
 # What an export puts a `'` before, so that a spreadsheet shows it instead of running it.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# An export also puts a `'` before a value that starts with one, so that removing the guard
+# on import never eats a `'` that belongs to the value (``'=x`` exports as ``''=x``).
+GUARDED_STARTS = (*FORMULA_STARTS, "'")
 _SEPARATORS = re.compile(r"[\s_.\-]+")
 
 
@@ -88,9 +91,10 @@ def fold(text: str) -> str:
 
 
 def clean_cell(cell: str) -> str:
-    """A cell trimmed, without the `'` an export puts before a would-be formula."""
+    """A cell trimmed, without the `'` an export puts before a would-be formula (or before a
+    value starting with `'`): ``'+34600111222`` → ``+34600111222``, ``''x`` → ``'x``."""
     text = cell.strip()
-    if text.startswith("'") and text[1:].startswith(_FORMULA_STARTS):
+    if text.startswith("'") and text[1:].startswith(GUARDED_STARTS):
         return text[1:]
     return text
 

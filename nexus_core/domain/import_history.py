@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -10,6 +11,18 @@ from nexus_core.domain.contact_files import FileType
 
 ImportStatus = Literal["processing", "completed", "failed"]
 IMPORT_STATUSES: tuple[ImportStatus, ...] = ("processing", "completed", "failed")
+FILENAME_MAX = 255
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def recorded_filename(raw: str) -> str:
+    """The name an import is recorded under: the file's own name without the folders some
+    browsers send (``C:\\fakepath\\clientes.csv`` → ``clientes.csv``), control characters
+    dropped (and anything that is not text, such as a lone surrogate, replaced), at most
+    ``FILENAME_MAX`` characters."""
+    basename = raw.replace("\\", "/").rsplit("/", 1)[-1]
+    text = basename.encode("utf-8", "replace").decode("utf-8")
+    return _CONTROL.sub("", text).strip()[:FILENAME_MAX]
 
 
 @dataclass(frozen=True, slots=True)

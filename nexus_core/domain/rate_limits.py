@@ -48,6 +48,10 @@ class AuthLimits:
     auth_requests_per_address: Limit = Limit(300, timedelta(minutes=1))
 
 
+# The contract's limit on contact imports; counted per client address and per user.
+IMPORTS_PER_MINUTE = Limit(30, timedelta(minutes=1))
+
+
 def _digest(text: str) -> str:
     # Keys hold whatever a client typed: a digest keeps them short and free of odd characters.
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
@@ -59,3 +63,11 @@ def failed_login_key(email: str) -> str:
 
 def auth_address_key(address: str) -> str:
     return f"auth-requests:{_digest(address)}"
+
+
+def import_address_key(address: str) -> str:
+    return f"import-requests:{_digest(address)}"
+
+
+def import_user_key(user_id: int) -> str:
+    return f"import-requests:user:{user_id}"

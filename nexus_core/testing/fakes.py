@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import csv
 import dataclasses
 import hashlib
 import hmac
@@ -10,9 +11,9 @@ import secrets
 from collections.abc import Collection, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, BinaryIO, Self
 
-from nexus_core.domain.contact_files import FileType
+from nexus_core.domain.contact_files import ContactTable, FileType, SourceRow, UnreadableFile
 from nexus_core.domain.contact_import_plan import batch_keys, plan_import
 from nexus_core.domain.contact_imports import ImportedRow, OnDuplicate, Settlement
 from nexus_core.domain.contact_queries import ContactQuery, search_key
@@ -432,3 +433,33 @@ class FakeClock:
 
     def advance(self, delta: timedelta) -> None:
         self.now += delta
+
+
+class FakeContactFileReader:
+    """Reads comma-separated UTF-8 files named ``*.csv``, lazily, as the real reader does:
+    an empty file is ``import.empty``, another name ``import.unsupported_type``, and a line
+    that is not UTF-8 raises ``import.undecodable`` when the rows reach it."""
+
+    def open(self, filename: str, content: BinaryIO) -> ContactTable:
+        if not filename.lower().endswith(".csv"):
+            raise UnreadableFile("import.unsupported_type", None)
+        records = csv.reader(_text_lines(content))
+        header = next(records, None)
+        if header is None:
+            raise UnreadableFile("import.empty", "csv")
+        return ContactTable("csv", tuple(header), _source_rows(records))
+
+
+def _text_lines(content: BinaryIO) -> Iterator[str]:
+    for line in content:
+        try:
+            yield line.decode("utf-8")
+        except UnicodeDecodeError:
+            raise UnreadableFile("import.undecodable", "csv") from None
+
+
+def _source_rows(records: Iterator[list[str]]) -> Iterator[SourceRow]:
+    """Data rows numbered as a spreadsheet shows them (header = 1); empty records skipped."""
+    for number, record in enumerate(records, start=2):
+        if record:
+            yield SourceRow(number, tuple(record))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from nexus_core.domain.rate_limits import AuthLimits
+from nexus_core.domain.contact_files import ContactFileReader
+from nexus_core.domain.rate_limits import IMPORTS_PER_MINUTE, AuthLimits, Limit
 from nexus_core.domain.sessions import SessionPolicy
 from nexus_core.ports import Clock, PasswordHasher, TokenGenerator, UnitOfWorkFactory
 
@@ -15,5 +16,8 @@ class Ports:
     hasher: PasswordHasher
     tokens: TokenGenerator
     clock: Clock
+    contact_files: ContactFileReader
     sessions: SessionPolicy = field(default_factory=SessionPolicy)
     auth_limits: AuthLimits = field(default_factory=AuthLimits)
+    # Imports per client address, and per user, in each window.
+    import_limit: Limit = IMPORTS_PER_MINUTE

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -11,6 +11,7 @@ from cryptography.fernet import Fernet
 
 from nexus_adapters.bootstrap import build_adapters, migrate, utc_now
 from nexus_adapters.config import Settings
+from nexus_adapters.files import StreamingContactFileReader
 from nexus_adapters.security.passwords import BcryptHasher
 from nexus_adapters.security.secret_box import FernetSecretBox
 from nexus_adapters.security.tokens import SessionTokens
@@ -31,6 +32,7 @@ def test_migrate_then_build_adapters_gives_working_ports(database_url: str) -> N
         encryption_keys=(key,),
         db_pool_size=2,
         auth_rate_per_minute=7,
+        import_rate_per_minute=5,
     )
     migrate(settings)
     adapters = build_adapters(settings)
@@ -41,6 +43,11 @@ def test_migrate_then_build_adapters_gives_working_ports(database_url: str) -> N
         assert isinstance(ports.hasher, BcryptHasher)
         assert isinstance(ports.tokens, SessionTokens)
         assert ports.auth_limits.auth_requests_per_address.max_events == 7
+        assert isinstance(ports.contact_files, StreamingContactFileReader)
+        assert (ports.import_limit.max_events, ports.import_limit.window) == (
+            5,
+            timedelta(minutes=1),
+        )
         assert ports.clock().tzinfo is UTC
         assert adapters.engine.pool.size() == 2  # type: ignore[attr-defined]
 

@@ -19,7 +19,13 @@ from nexus_core.errors import (
     Unauthenticated,
     ValidationFailed,
 )
-from nexus_core.testing.fakes import FakeClock, FakeHasher, FakeStore, FakeTokens
+from nexus_core.testing.fakes import (
+    FakeClock,
+    FakeContactFileReader,
+    FakeHasher,
+    FakeStore,
+    FakeTokens,
+)
 from nexus_core.use_cases import accounts
 from nexus_core.use_cases.context import Ports
 
@@ -37,7 +43,15 @@ class World:
 
     @property
     def ports(self) -> Ports:
-        return Ports(self.store, FakeHasher(), FakeTokens(), self.clock, self.policy, self.limits)
+        return Ports(
+            self.store,
+            FakeHasher(),
+            FakeTokens(),
+            self.clock,
+            FakeContactFileReader(),
+            self.policy,
+            self.limits,
+        )
 
     def register(self, email: str = EMAIL, password: str = PASSWORD) -> accounts.LoggedIn:
         return accounts.register(self.ports, email=email, password=password, name="Ana")

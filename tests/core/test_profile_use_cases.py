@@ -12,7 +12,13 @@ from hypothesis import strategies as st
 from nexus_core.domain.api_keys import MASK_PREFIX
 from nexus_core.domain.users import User
 from nexus_core.errors import NotFound, ValidationFailed
-from nexus_core.testing.fakes import FakeClock, FakeHasher, FakeStore, FakeTokens
+from nexus_core.testing.fakes import (
+    FakeClock,
+    FakeContactFileReader,
+    FakeHasher,
+    FakeStore,
+    FakeTokens,
+)
 from nexus_core.use_cases import accounts, profile
 from nexus_core.use_cases.context import Ports
 
@@ -21,7 +27,7 @@ WA_KEY = "EAAG-whatsapp-secret-7f3a"
 
 def make_world() -> tuple[Ports, FakeStore, FakeClock, User]:
     store, clock = FakeStore(), FakeClock()
-    ports = Ports(store, FakeHasher(), FakeTokens(), clock)
+    ports = Ports(store, FakeHasher(), FakeTokens(), clock, FakeContactFileReader())
     user = accounts.register(
         ports, email="ana@example.com", password="contraseña-segura", name="Ana"
     ).user

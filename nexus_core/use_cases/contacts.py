@@ -1,0 +1,137 @@
+"""A user's contacts: the list, one contact read, written or deleted, the counts, the export."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Generator, Mapping
+from dataclasses import dataclass
+
+from nexus_core.domain.contact_export import EXPORT_COLUMNS, export_cells
+from nexus_core.domain.contact_queries import ContactQuery, parse_contact_query
+from nexus_core.domain.contact_records import Contact, ContactStats, revised
+from nexus_core.domain.contacts import CONTACT_FIELDS, apply_contact_changes, validate_contact
+from nexus_core.domain.identifiers import could_exist
+from nexus_core.domain.pagination import Page
+from nexus_core.domain.users import User
+from nexus_core.errors import Conflict, NotFound
+from nexus_core.use_cases.context import Ports
+
+# The field a duplicate is about, so that a client can point at it.
+_DUPLICATE_FIELDS = {"contact.phone_taken": "phone", "contact.email_taken": "email"}
+# Query parameters an export ignores: it has every matching contact, not one page.
+_PAGING = frozenset({"page", "per_page"})
+
+
+def _not_found() -> NotFound:
+    return NotFound("contact.not_found")
+
+
+def _naming_the_field(conflict: Conflict) -> Conflict:
+    field_name = _DUPLICATE_FIELDS.get(conflict.code)
+    return conflict if field_name is None else Conflict(conflict.code, field=field_name)
+
+
+def list_contacts(ports: Ports, user_id: int, params: Mapping[str, str]) -> Page[Contact]:
+    """One page of the user's contacts matching the query parameters (``page``, ``per_page``,
+    ``search``, ``status``, ``tags``, ``sort``); every bad parameter is a field error."""
+    query = parse_contact_query(params)
+    with ports.uow() as uow:
+        contacts, total = uow.contacts.page(user_id, query)
+    return Page(contacts, total, query.page, query.per_page)
+
+
+def get_contact(ports: Ports, user_id: int, contact_id: int) -> Contact:
+    if not could_exist(contact_id):
+        raise _not_found()
+    with ports.uow() as uow:
+        contact = uow.contacts.get(user_id, contact_id)
+    if contact is None:
+        raise _not_found()
+    return contact
+
+
+def create_contact(ports: Ports, owner: User, fields: Mapping[str, object]) -> Contact:
+    """A new ``manual`` contact from the writable ``fields`` (others are ignored); phones
+    without a prefix are read with the owner's ``default_country``. A phone or an email
+    another of the owner's contacts has is a ``Conflict`` naming the field."""
+    written = {name: value for name, value in fields.items() if name in CONTACT_FIELDS}
+    draft = validate_contact(**written, default_country=owner.preferences.default_country)
+    with ports.uow(write=True) as uow:
+        try:
+            contact = uow.contacts.add(owner.id, draft, "manual", ports.clock())
+        except Conflict as conflict:
+            raise _naming_the_field(conflict) from None
+        uow.commit()
+    return contact
+
+
+def update_contact(
+    ports: Ports, owner: User, contact_id: int, changes: Mapping[str, object]
+) -> Contact:
+    """Apply a partial write; all or nothing. A write that changes no field stores nothing."""
+    if not could_exist(contact_id):
+        raise _not_found()
+    with ports.uow(write=True) as uow:
+        current = uow.contacts.get(owner.id, contact_id)
+        if current is None:
+            raise _not_found()
+        draft = apply_contact_changes(current, changes, owner.preferences.default_country)
+        if draft == current.draft:
+            return current
+        updated = revised(current, draft, ports.clock())
+        try:
+            uow.contacts.save(updated)
+        except Conflict as conflict:
+            raise _naming_the_field(conflict) from None
+        uow.commit()
+    return updated
+
+
+def delete_contact(ports: Ports, user_id: int, contact_id: int) -> None:
+    if not could_exist(contact_id):
+        raise _not_found()
+    with ports.uow(write=True) as uow:
+        if not uow.contacts.delete(user_id, contact_id):
+            raise _not_found()
+        uow.commit()
+
+
+def delete_contacts(ports: Ports, user_id: int, contact_ids: Collection[int]) -> int:
+    """Delete those of ``contact_ids`` that are the user's; how many were deleted (ids that
+    are missing or someone else's are skipped, repeated ones counted once)."""
+    wanted = {contact_id for contact_id in contact_ids if could_exist(contact_id)}
+    if not wanted:
+        return 0
+    with ports.uow(write=True) as uow:
+        deleted = uow.contacts.delete_many(user_id, wanted)
+        uow.commit()
+    return deleted
+
+
+def contact_stats(ports: Ports, user_id: int) -> ContactStats:
+    with ports.uow() as uow:
+        return uow.contacts.stats(user_id, ports.clock())
+
+
+@dataclass(frozen=True, slots=True)
+class ContactExport:
+    """The columns of an export, and its rows (text cells, formulas guarded), read lazily."""
+
+    columns: tuple[str, ...]
+    rows: Generator[tuple[str, ...], None, None]
+
+
+def export_contacts(ports: Ports, user_id: int, params: Mapping[str, str]) -> ContactExport:
+    """Every contact matching the list's filters and sort (``page`` and ``per_page`` are
+    ignored). The parameters are checked now; the contacts are read only as ``rows`` is
+    iterated, in batches, within one read-only unit of work that ends with the iteration (or
+    when ``rows`` is closed), so consume it in one thread."""
+    query = parse_contact_query({k: v for k, v in params.items() if k not in _PAGING})
+    return ContactExport(EXPORT_COLUMNS, _export_rows(ports, user_id, query))
+
+
+def _export_rows(
+    ports: Ports, user_id: int, query: ContactQuery
+) -> Generator[tuple[str, ...], None, None]:
+    with ports.uow() as uow:
+        for contact in uow.contacts.stream(user_id, query):
+            yield export_cells(contact)
