@@ -71,8 +71,3 @@ class PreparedSelect:
         for name, process in compiled.processors:
             values[name] = process(values[name])
         return values
-
-    def first(self, connection: Connection, params: Mapping[str, Any]) -> dict[str, Any] | None:
-        """The first row as a dict keyed by column name, or ``None``."""
-        row = self.first_row(connection, params)
-        return None if row is None else self.mapping(connection, row)
