@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Authentication benchmarks: our server (and, with --reference, the Flask reference) under wrk.
+"""Load benchmarks: our server (and, with --reference, the Flask reference) under wrk.
 
 usage: python bench/run.py [--reference] [--scenarios a,f,af] [--seconds 10] [--rounds 1]
-           [--database sqlite|postgresql] [--workers N] [--write docs/PERFORMANCE.md]
+           [--database sqlite|postgresql] [--workers N] [--contacts 10000]
+           [--write docs/PERFORMANCE.md]
 
 Starts ``nexus serve --workers N`` from the project's virtualenv with production settings
 (NEXUS_ENV=production, a generated SECRET_KEY, rate limits off, CORS_ORIGINS=http://localhost:5173)
@@ -10,10 +11,13 @@ on a free 127.0.0.1 port with a fresh database (a SQLite file in a temporary fol
 ``--database postgresql`` a new PostgreSQL database on 127.0.0.1:5432, dropped afterwards), waits
 for /health, registers and logs in a user with curl and runs the scenarios with wrk, built exactly
 as the shared harness ``../shared/bench/load.py`` builds them (it is imported as a module: its
-``main()`` seeds contacts and campaigns through endpoints this server does not have yet).
+``main()`` also seeds campaigns, through endpoints this server does not have yet).
 
 Scenarios: a = GET /api/auth/me (32 connections), f = POST /api/auth/login (8 connections),
-af = a and f at the same time (two wrk processes): /api/auth/me's latency while logins run.
+af = a and f at the same time (two wrk processes): /api/auth/me's latency while logins run;
+b = GET /api/contacts?per_page=50, c = the same with search=garc, e = POST /api/contacts
+(32 connections each), after importing load.py's CSV of --contacts contacts. A run of only
+b, c and e writes the ``contacts`` section instead of ``auth``.
 
 With --reference the Flask reference of ``../shared/bench`` runs the same way
 ``run_reference.sh`` runs it (gunicorn -w 4, fresh SQLite, its own virtualenv at $REF_VENV) and is
@@ -53,7 +57,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_REF_VENV = "/tmp/nexus-ref-venv"  # as run_reference.sh; override with REF_VENV/--ref-venv
 ORIGIN = "http://localhost:5173"
-ALL_SCENARIOS = ("a", "f", "af")
+ALL_SCENARIOS = ("a", "b", "c", "e", "f", "af")
+CONTACT_SCENARIOS = frozenset({"b", "c", "e"})  # need the seeded contacts
 ME_P99_BUDGET_MS = 50.0  # the issue: /api/auth/me p99 under 50 ms while logins run
 # Settings of the server under test that the caller's environment must not leak into the run.
 OVERRIDDEN = ("DATABASE_URL", "SECRET_KEY", "CORS_ORIGINS", "HOST", "PORT")
@@ -107,6 +112,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="KEY=VALUE",
         help="extra environment for our server (repeatable), e.g. NEXUS_DB_POOL_SIZE=8",
     )
+    parser.add_argument(
+        "--contacts", type=int, default=10_000, help="contacts seeded for b, c and e (10000)"
+    )
     parser.add_argument("--start-timeout", type=int, default=60, help="seconds to wait for /health")
     parser.add_argument("--write", metavar="FILE", help="rewrite this file's marked section")
     parser.add_argument(
@@ -118,7 +126,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     args.scenario_list = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     if unknown := set(args.scenario_list) - set(ALL_SCENARIOS):
-        parser.error(f"unknown scenario(s) {sorted(unknown)}: choose among a,f,af")
+        choices = ",".join(ALL_SCENARIOS)
+        parser.error(f"unknown scenario(s) {sorted(unknown)}: choose among {choices}")
     if not args.scenario_list:
         parser.error("no scenario selected")
     for name, low in (("seconds", 1), ("rounds", 1), ("workers", 1), ("ref_workers", 1)):
@@ -127,7 +136,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     for item in args.server_env:
         if "=" not in item:
             parser.error(f"--server-env wants KEY=VALUE, not {item!r}")
-    args.section = args.section or ("auth" if args.database == "sqlite" else "auth-postgresql")
+    topic = "contacts" if set(args.scenario_list) <= CONTACT_SCENARIOS else "auth"
+    args.section = args.section or (topic if args.database == "sqlite" else f"{topic}-postgresql")
     return args
 
 
@@ -335,15 +345,31 @@ def reference_server(
 
 
 def scenario_specs(load: ModuleType, email: str) -> dict[str, tuple[str, str, int, str, list[str]]]:
-    """a and f exactly as load.py's main() builds them: (name, path, connections, lua, headers)."""
+    """The scenarios exactly as load.py's main() builds them: (name, path, connections, lua,
+    headers)."""
     json_ct = ["-H", "Content-Type: application/json"]
     login_body = json.dumps({"email": email, "password": load.PASSWORD})
     login_lua = load.COMMON_LUA + 'wrk.method = "POST"\nwrk.body = ' + json.dumps(login_body) + "\n"
-    me, login = load.PATHS["me"], load.PATHS["login"]
+    me, login, contacts = load.PATHS["me"], load.PATHS["login"], load.PATHS["contacts"]
+    listing, search = f"{contacts}?per_page=50", f"{contacts}?per_page=50&search={load.QUERY}"
     return {
         "a": (f"GET {me}", me, 32, load.COMMON_LUA, []),
+        "b": (f"GET {listing}", listing, 32, load.COMMON_LUA, []),
+        "c": (f"GET {search}", search, 32, load.COMMON_LUA, []),
+        "e": (f"POST {contacts}", contacts, 32, load.POST_CONTACT_LUA, json_ct),
         "f": (f"POST {login}", login, 8, login_lua, json_ct),
     }
+
+
+def seed_contacts(load: ModuleType, user: Any, workdir: Path, rows: int) -> None:
+    """The contacts b, c and e run against: load.py's CSV of ``rows`` contacts, imported."""
+    seed_csv = workdir / "seed.csv"
+    load.write_csv(str(seed_csv), rows)
+    started = time.perf_counter()
+    status, body = user.call("POST", load.PATHS["import"], file=str(seed_csv))
+    if status != 201:
+        raise RuntimeError(f"seeding {rows} contacts by import: {status} {str(body)[:300]}")
+    log(f"seeded {rows} contacts by import in {time.perf_counter() - started:.1f} s")
 
 
 def write_lua(workdir: Path, key: str, script: str) -> str:
@@ -429,6 +455,8 @@ def measure(
         headers += ["-H", f"Accept-Encoding: {os.environ['ACCEPT_ENCODING']}"]
     specs = scenario_specs(load, email)
     lua = {key: write_lua(workdir, key, spec[3]) for key, spec in specs.items()}
+    if CONTACT_SCENARIOS & set(args.scenario_list):
+        seed_contacts(load, user, workdir, args.contacts)
 
     if args.warmup:
         log(f"warming up with {specs['a'][0]} for {args.warmup} s (not recorded) ...")
@@ -475,7 +503,7 @@ def idle_check(load: ModuleType) -> float:
     busy = 50 * (load.machine_busy_seconds() - busy0)  # % of one core over 2 s
     if busy > 20:
         log(f"WARNING: machine already {busy:.0f}% busy (of one core) before the load starts")
-    return round(busy)
+    return float(round(busy))
 
 
 # --- reporting ---------------------------------------------------------------------------------
@@ -627,7 +655,8 @@ def section(summary: dict[str, Any], args: argparse.Namespace) -> str:
     ours = summary["targets"]["ours"]
     lines = [
         "<!-- generated by bench/run.py: rerun it to refresh this section; edits are lost -->",
-        f"## Authentication, {ours['database']}"
+        f"## {'Contacts' if args.section.startswith('contacts') else 'Authentication'}, "
+        f"{ours['database']}"
         + (" (against the Flask reference)" if "reference" in summary["targets"] else ""),
         "",
         f"- Date: {when}",
