@@ -508,9 +508,12 @@ def idle_check(load: ModuleType) -> float:
 
 # --- reporting ---------------------------------------------------------------------------------
 
-ROW_ORDER = ("a", "f", "af:a", "af:f")
+ROW_ORDER = ("a", "b", "c", "e", "f", "af:a", "af:f")
 ROW_LABEL = {
     "a": "a",
+    "b": "b",
+    "c": "c",
+    "e": "e",
     "f": "f",
     "af:a": "af (me)",
     "af:f": "af (login)",
