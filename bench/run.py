@@ -497,13 +497,13 @@ def log_problems(logfile: Path) -> list[str]:
     return [line for line in lines if LOG_PROBLEMS.search(line)]
 
 
-def idle_check(load: ModuleType) -> float:
+def idle_check(load: ModuleType) -> int:
     busy0 = load.machine_busy_seconds()
     time.sleep(2)
-    busy = 50 * (load.machine_busy_seconds() - busy0)  # % of one core over 2 s
+    busy: float = 50 * (load.machine_busy_seconds() - busy0)  # % of one core over 2 s
     if busy > 20:
         log(f"WARNING: machine already {busy:.0f}% busy (of one core) before the load starts")
-    return float(round(busy))
+    return round(busy)
 
 
 # --- reporting ---------------------------------------------------------------------------------
