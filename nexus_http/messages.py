@@ -246,3 +246,11 @@ def translate(code: str, language: str, params: Mapping[str, Any] | None = None)
         return template.format(**params)
     except (KeyError, IndexError, ValueError):
         return template
+
+
+def stored_message(text: str | None, language: str) -> str | None:
+    """A message stored as a catalogue code (an import's error), in ``language``; any other
+    text as it is."""
+    if text is None or text not in CATALOGUE:
+        return text
+    return translate(text, language)

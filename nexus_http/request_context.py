@@ -28,9 +28,13 @@ def adapters_of(request: AnyRequest) -> Adapters:
     return adapters
 
 
-def say(request: AnyRequest, code: str) -> str:
-    """The catalogue message ``code`` in the request's language."""
-    return translate(code, preferred_language(request.headers.get("accept-language")))
+def language_of(request: AnyRequest) -> str:
+    return preferred_language(request.headers.get("accept-language"))
+
+
+def say(request: AnyRequest, code: str, **params: Any) -> str:
+    """The catalogue message ``code`` in the request's language, ``params`` filled in."""
+    return translate(code, language_of(request), params)
 
 
 def client_address(request: AnyRequest) -> str:

@@ -15,7 +15,6 @@ from nexus_core.use_cases import contacts
 from nexus_core.use_cases.contacts import ContactExport
 from nexus_http.contact_csv import MEDIA_TYPE, csv_chunks
 from nexus_http.controllers.docs import problems
-from nexus_http.localised import say_with
 from nexus_http.request_context import (
     AnyRequest,
     adapters_of,
@@ -180,7 +179,7 @@ class ContactsController(Controller):
             adapters_of(request).ports, current.user.id, data.contact_ids
         )
         return BulkDeleteOut(
-            message=say_with(request, "ok.contacts_deleted", deleted_count=deleted),
+            message=say(request, "ok.contacts_deleted", deleted_count=deleted),
             deleted_count=deleted,
         )
 

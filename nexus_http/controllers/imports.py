@@ -15,13 +15,14 @@ from nexus_core.use_cases import contact_imports
 from nexus_core.use_cases.accounts import CurrentSession
 from nexus_core.use_cases.contact_imports import ImportReport
 from nexus_http.controllers.docs import problems
-from nexus_http.localised import language_of, say_with
 from nexus_http.request_context import (
     AnyRequest,
     adapters_of,
     client_address,
     current_session,
+    language_of,
     run_lookup,
+    say,
 )
 from nexus_http.schemas.common import PaginationOut
 from nexus_http.schemas.imports import (
@@ -107,7 +108,7 @@ class ImportsController(Controller):
         record = report.record
         counts = record.counts
         return ImportOut(
-            message=say_with(
+            message=say(
                 request,
                 "ok.imported",
                 imported=counts.imported,

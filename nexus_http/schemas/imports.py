@@ -10,8 +10,7 @@ from litestar.datastructures import UploadFile
 from nexus_core.domain.contact_files import FileType
 from nexus_core.domain.contact_imports import RowProblem
 from nexus_core.domain.import_history import ImportedFile, ImportStatus
-from nexus_http.localised import stored_message
-from nexus_http.messages import translate
+from nexus_http.messages import stored_message, translate
 from nexus_http.schemas.common import PaginationOut, rfc3339
 
 
