@@ -18,6 +18,7 @@ from litestar.types import ReceiveMessage
 from nexus_core.errors import ValidationFailed
 from nexus_core.use_cases.accounts import CurrentSession
 from nexus_http.errors import ProblemException
+from nexus_http.middleware.content_type import declares_body
 from nexus_http.request_context import adapters_of, current_session
 
 AnyRequest = Request[Any, Any, Any]
@@ -50,11 +51,6 @@ def max_file_bytes(request: AnyRequest) -> int:
     return adapters_of(request).settings.max_import_bytes
 
 
-def _declares_body(request: AnyRequest) -> bool:
-    length = request.headers.get("content-length")
-    return "transfer-encoding" in request.headers or (length is not None and length != "0")
-
-
 def _bound_body(request: AnyRequest, limit: int) -> None:
     """Refuse the request as soon as more than ``limit`` bytes of body arrive."""
     if request.content_length is not None and request.content_length > limit:
@@ -83,7 +79,8 @@ async def admit_upload(request: AnyRequest) -> None:
     request.scope["state"][_SESSION_KEY] = await current_session(request)
     content_type, _ = request.content_type
     if content_type != RequestEncodingType.MULTI_PART:
-        if not _declares_body(request):
+        has_body, _ = declares_body(request.scope)
+        if not has_body:
             raise file_required()
         raise ProblemException(415, "import.multipart_expected")
     _bound_body(request, max_file_bytes(request) + FORM_OVERHEAD_BYTES)

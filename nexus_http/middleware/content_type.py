@@ -13,7 +13,8 @@ class UnsupportedMediaType(HTTPException):
     status_code = 415
 
 
-def _declares_body(scope: Scope) -> tuple[bool, str]:
+def declares_body(scope: Scope) -> tuple[bool, str]:
+    """Whether the request announces a body, and its media type (lower case, no parameters)."""
     content_type = ""
     has_body = False
     for key, value in scope["headers"]:
@@ -33,7 +34,7 @@ class JsonBodyMiddleware(ASGIMiddleware):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         if scope.get("method") in BODY_METHODS:
-            has_body, content_type = _declares_body(scope)
+            has_body, content_type = declares_body(scope)
             json_like = content_type == "application/json" or content_type.endswith("+json")
             if has_body and content_type and not json_like:
                 raise UnsupportedMediaType()
