@@ -6,18 +6,18 @@ from dataclasses import dataclass
 
 from nexus_core.domain.emails import normalise_email
 from nexus_core.domain.passwords import check_new_password, password_length_problem
-from nexus_core.domain.rate_limits import Limit, auth_address_key, failed_login_key
+from nexus_core.domain.rate_limits import auth_address_key, failed_login_key
 from nexus_core.domain.sessions import Session
 from nexus_core.domain.users import User, validate_registration
 from nexus_core.errors import (
     Conflict,
     RuleRefused,
-    TooManyAttempts,
     Unauthenticated,
     ValidationFailed,
 )
 from nexus_core.ports import UnitOfWork
 from nexus_core.use_cases.context import Ports
+from nexus_core.use_cases.throttling import throttle
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,20 +36,8 @@ class CurrentSession:
     needs_touch: bool = False
 
 
-def throttle(ports: Ports, key: str, limit: Limit) -> None:
-    """Count one request against ``limit``; raise ``TooManyAttempts`` once it is exceeded."""
-    if not limit.enabled:
-        return
-    now = ports.clock()
-    with ports.uow(write=True) as uow:
-        counted = uow.rate_counters.hit(key, now, limit.window)
-        uow.commit()
-    if counted.count > limit.max_events:
-        raise TooManyAttempts(counted.retry_after(now, limit))
-
-
 def _throttle_auth(ports: Ports, client_address: str) -> None:
-    throttle(ports, auth_address_key(client_address), ports.auth_limits.auth_requests_per_address)
+    throttle(ports, ports.auth_limits.auth_requests_per_address, auth_address_key(client_address))
 
 
 def _start_session(uow: UnitOfWork, ports: Ports, user_id: int) -> tuple[str, Session]:
@@ -92,14 +80,7 @@ def _count_password_attempt(ports: Ports, email: str) -> None:
     """Count an attempt at one account's password *before* checking it, so that parallel
     guesses cannot slip past the lockout; a correct password clears the count."""
     lockout = ports.auth_limits.failed_logins_per_email
-    if not lockout.enabled:
-        return
-    now = ports.clock()
-    with ports.uow(write=True) as uow:
-        counted = uow.rate_counters.hit(failed_login_key(email), now, lockout.window)
-        uow.commit()
-    if counted.count > lockout.max_events:
-        raise TooManyAttempts(counted.retry_after(now, lockout), "auth.locked_out")
+    throttle(ports, lockout, failed_login_key(email), code="auth.locked_out")
 
 
 def _forget_password_attempts(ports: Ports, email: str) -> None:

@@ -32,9 +32,10 @@ from nexus_core.domain.import_history import ImportCounts, ImportedFile, recorde
 from nexus_core.domain.pagination import Page
 from nexus_core.domain.rate_limits import import_address_key, import_user_key
 from nexus_core.domain.users import User
-from nexus_core.errors import Collector, DomainError, TooManyAttempts
+from nexus_core.errors import Collector, DomainError
 from nexus_core.use_cases.context import Ports
 from nexus_core.use_cases.row_spool import RowSpool
+from nexus_core.use_cases.throttling import throttle
 
 # Rows handed to ``ContactRepository.import_batch`` at a time.
 BATCH_ROWS = 1000
@@ -53,18 +54,8 @@ class ImportReport:
 def _throttle(ports: Ports, user_id: int, client_address: str) -> None:
     """Count one import for the client's address and for the user; over the limit on either
     is ``TooManyAttempts`` (``import.rate_limited``)."""
-    limit = ports.import_limit
-    if not limit.enabled:
-        return
-    now = ports.clock()
     keys = (import_address_key(client_address), import_user_key(user_id))
-    with ports.uow(write=True) as uow:
-        counted = [uow.rate_counters.hit(key, now, limit.window) for key in keys]
-        uow.commit()
-    over = [count for count in counted if count.count > limit.max_events]
-    if over:
-        retry_after = max(count.retry_after(now, limit) for count in over)
-        raise TooManyAttempts(retry_after, "import.rate_limited")
+    throttle(ports, ports.import_limit, *keys, code="import.rate_limited")
 
 
 def _options(tags: str | None, on_duplicate: str | None) -> tuple[tuple[str, ...], OnDuplicate]:
