@@ -10,12 +10,18 @@ from typing import Any, Self
 from sqlalchemy import Connection, Engine, RootTransaction
 
 from nexus_adapters.memo import Memo
-from nexus_adapters.sql.engine import WRITER_OPTIONS, build_sqlite_reader_engine, reader_options
+from nexus_adapters.sql.engine import (
+    SQLITE_BUSY_TIMEOUT_MS,
+    WRITER_OPTIONS,
+    build_sqlite_reader_engine,
+    reader_options,
+)
 from nexus_adapters.sql.repositories.contacts import SqlContacts
 from nexus_adapters.sql.repositories.import_history import SqlImportHistory
 from nexus_adapters.sql.repositories.rate_counters import SqlRateCounters
 from nexus_adapters.sql.repositories.sessions import SqlSessions
 from nexus_adapters.sql.repositories.users import SqlUsers
+from nexus_adapters.sql.sqlite_write_gate import SqliteWriteGate
 from nexus_core.domain.sessions import Session
 from nexus_core.domain.users import User
 from nexus_core.ports import (
@@ -83,19 +89,28 @@ class SqlUnitOfWork:
         write: bool,
         readers: ThreadReaders | None = None,
         sessions_seen: Memo[tuple[Session, User]] | None = None,
+        write_gate: SqliteWriteGate | None = None,
     ) -> None:
         self._engine = engine
         self._secret_box = secret_box
         self._write = write
         self._readers = None if write else readers
         self._sessions_seen = sessions_seen
+        self._write_gate = write_gate if write else None
+        self._holds_gate = False
 
     def __enter__(self) -> Self:
         if self._readers is not None:
             self._transaction = None
             self._connection = self._readers.connection()
             return self
-        connection: Connection = self._engine.connect()
+        if self._write_gate is not None:
+            self._holds_gate = self._write_gate.acquire()
+        try:
+            connection: Connection = self._engine.connect()
+        except BaseException:
+            self._release_gate()
+            raise
         try:
             connection.execution_options(
                 **(WRITER_OPTIONS if self._write else reader_options(connection))
@@ -105,9 +120,16 @@ class SqlUnitOfWork:
             self._transaction = connection.begin() if self._write else None
         except BaseException:
             connection.close()
+            self._release_gate()
             raise
         self._connection = connection
         return self
+
+    def _release_gate(self) -> None:
+        if self._holds_gate:
+            assert self._write_gate is not None
+            self._holds_gate = False
+            self._write_gate.release()
 
     def __getattr__(self, name: str) -> Any:
         """Repositories are built on first use: most units of work touch one or two of them
@@ -132,7 +154,10 @@ class SqlUnitOfWork:
             if self._transaction is not None and self._transaction.is_active:
                 self._transaction.rollback()
         finally:
-            self._connection.close()  # also rolls back whatever a reader began
+            try:
+                self._connection.close()  # also rolls back whatever a reader began
+            finally:
+                self._release_gate()
 
     def commit(self) -> None:
         if self._transaction is None:
@@ -159,7 +184,13 @@ class SqlUnitOfWorkFactory:
     def __init__(self, engine: Engine, secret_box: SecretBox) -> None:
         self.engine = engine
         self._secret_box = secret_box
-        self._readers = ThreadReaders(engine) if engine.dialect.name == "sqlite" else None
+        is_sqlite = engine.dialect.name == "sqlite"
+        self._readers = ThreadReaders(engine) if is_sqlite else None
+        self._write_gate = (
+            SqliteWriteGate(str(engine.url.database), SQLITE_BUSY_TIMEOUT_MS / 1000)
+            if is_sqlite
+            else None
+        )
         self._sessions_seen: Memo[tuple[Session, User]] = Memo(SESSIONS_REMEMBERED)
 
     def __call__(self, *, write: bool = False) -> SqlUnitOfWork:
@@ -169,9 +200,12 @@ class SqlUnitOfWorkFactory:
             write=write,
             readers=self._readers,
             sessions_seen=self._sessions_seen,
+            write_gate=self._write_gate,
         )
 
     def close(self) -> None:
         """Close the connections threads kept for reading (the engine is the caller's)."""
         if self._readers is not None:
             self._readers.close()
+        if self._write_gate is not None:
+            self._write_gate.close()
