@@ -2,12 +2,16 @@
 """In-process cost of one request: the ASGI app called directly, without network or server.
 
 usage: python bench/inprocess.py [PATH ...] [--batches 60] [--batch 200] [--profile] [--count N]
+           [--contacts N]
 
 Builds the application as ``nexus serve`` does in production (``NEXUS_ENV=production``) on a
 fresh SQLite file, registers a user, and calls each PATH (default ``/api/auth/me`` and
 ``/health``) with that user's session cookie. Prints the best time per request over the batches:
 the minimum is what the code costs when the machine leaves it alone, so it moves with code
 changes, not with other load (compare two versions by running both, interleaved).
+
+A PATH may carry a query string (``/api/contacts?per_page=50&search=garc``); ``--contacts N``
+first imports N generated contacts (names, Spanish mobiles, emails, tags) for the user.
 
 ``--profile`` prints the cProfile table of 3,000 requests to the first PATH. ``--count N`` only
 runs N requests to the first PATH and prints nothing: run it twice under
@@ -39,6 +43,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--batch", type=int, default=200, help="requests per timed batch")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--count", type=int, help="only run this many requests")
+    parser.add_argument("--contacts", type=int, default=0, help="contacts imported first")
     return parser.parse_args()
 
 
@@ -53,7 +58,21 @@ def configure_environment(folder: str) -> None:
     )
 
 
-def scope_for(path: str, cookie: str) -> dict[str, Any]:
+def contacts_csv(count: int) -> bytes:
+    """``count`` contacts as CSV: names from a few common ones, so searches find many."""
+    first = ("Ana", "Luis", "María", "José", "Carmen", "Javier", "Lucía", "Pedro")
+    last = ("García", "Rodríguez", "González", "Fernández", "López", "Martínez", "Sánchez")
+    tags = ("vip", "cliente", "proveedor", "newsletter")
+    lines = ["name,phone,email,tags"]
+    for number in range(count):
+        name = f"{first[number % len(first)]} {last[number // len(first) % len(last)]}"
+        email = f"contacto{number}@example.com"
+        lines.append(f"{name},+3460{number:07d},{email},{tags[number % len(tags)]}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def scope_for(target: str, cookie: str) -> dict[str, Any]:
+    path, _, query = target.partition("?")
     return {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -62,7 +81,7 @@ def scope_for(path: str, cookie: str) -> dict[str, Any]:
         "scheme": "http",
         "path": path,
         "raw_path": path.encode(),
-        "query_string": b"",
+        "query_string": query.encode(),
         "root_path": "",
         "headers": [
             (b"host", b"127.0.0.1:5000"),
@@ -108,6 +127,15 @@ def main() -> int:
                 print(f"registration failed: {response.status_code}", file=sys.stderr)
                 return 1
             cookie = response.cookies["nexus_session"]
+            if args.contacts:
+                response = client.post(
+                    "/api/contacts/import",
+                    files={"file": ("contacts.csv", contacts_csv(args.contacts), "text/csv")},
+                    headers={"Origin": ORIGIN, "Cookie": f"nexus_session={cookie}"},
+                )
+                if response.status_code != 201:
+                    print(f"import failed: {response.status_code}", file=sys.stderr)
+                    return 1
             statuses: list[int] = []
 
             async def receive() -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     ForeignKey,
@@ -60,6 +61,9 @@ users = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("last_login", UTCDateTime),
+    # Set anew by every transaction that changes the user's contacts (``SqlContacts``): what
+    # a process remembers of those contacts is good while this reads the same.
+    Column("contacts_version", BigInteger, nullable=False, server_default="0"),
     sqlite_autoincrement=True,  # never reuse a deleted user's id, as PostgreSQL doesn't
 )
 

@@ -7,6 +7,7 @@ from typing import Any
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from nexus_adapters.memo import Memo
 from nexus_core.domain.contact_records import Contact, ContactSource, ContactStats
 from nexus_core.domain.contacts import ContactStatus
 from nexus_http.schemas.common import PaginationOut, rfc3339
@@ -29,6 +30,13 @@ class ContactOut(msgspec.Struct):
 
     @classmethod
     def of(cls, contact: Contact) -> ContactOut:
+        # A page of the list read again while unchanged holds the same Contact objects (see
+        # the contacts repository), so each is converted once (keyed by identity: the memo
+        # holds the contact, so its id cannot be reused meanwhile).
+        return _SHOWN.get(id(contact), (contact,), lambda: cls._convert(contact))
+
+    @classmethod
+    def _convert(cls, contact: Contact) -> ContactOut:
         return cls(
             id=contact.id,
             user_id=contact.user_id,
@@ -44,6 +52,10 @@ class ContactOut(msgspec.Struct):
             updated_at=rfc3339(contact.updated_at),
             last_message=rfc3339(contact.last_message),
         )
+
+
+# Enough for the pages the repository remembers (256 of 50) to be converted once each.
+_SHOWN: Memo[ContactOut] = Memo(capacity=16384)
 
 
 class ContactEnvelope(msgspec.Struct):

@@ -14,9 +14,11 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from nexus_adapters.security.secret_box import FernetSecretBox
 from nexus_adapters.sql import tables
 from nexus_adapters.sql.repositories.contacts import SqlContacts
 from nexus_adapters.sql.unit_of_work import SqlUnitOfWorkFactory
+from nexus_core.domain.contact_imports import ImportedRow
 from nexus_core.domain.contact_queries import ContactQuery, ContactSort
 from nexus_core.domain.contact_records import Contact, ContactSource, ContactStats, revised
 from nexus_core.domain.contacts import ContactDraft
@@ -504,3 +506,88 @@ def test_stream_fetches_batch_by_batch(
     assert sixth not in first
     assert len(selects) == 3  # 5 + 5 + 2: the short batch ends the walk
     assert all("LIMIT" in statement.upper() for statement in selects)
+
+
+# Remembered pages: a list read again while nothing changed is not read again, and any change
+# (from this process or another) is seen at once.
+
+
+@pytest.fixture
+def other_process(
+    migrated_engine: Engine, secret_box: FernetSecretBox
+) -> Iterator[SqlUnitOfWorkFactory]:
+    """A second factory on the same database: what another server process would write with."""
+    factory = SqlUnitOfWorkFactory(migrated_engine, secret_box)
+    yield factory
+    factory.close()
+
+
+def _page(factory: SqlUnitOfWorkFactory, user: User, **query: Any) -> tuple[list[Contact], int]:
+    with factory() as uow:
+        return uow.contacts.page(user.id, ContactQuery(**query))
+
+
+def test_a_page_read_again_while_unchanged_is_the_one_remembered(
+    uow_factory: SqlUnitOfWorkFactory, owner: User, add_contact: Callable[..., Contact]
+) -> None:
+    add_contact("Ana", "+34600111222")
+    first = _page(uow_factory, owner, search="ana")
+    assert _page(uow_factory, owner, search="ana") is first
+    assert _page(uow_factory, owner, search="ana", per_page=10) is not first
+
+
+def _write_each_way(factory: SqlUnitOfWorkFactory, owner: User) -> Iterator[str]:
+    """Change the owner's contacts in every way the repository can, one commit each, naming
+    each change after it is made."""
+    with factory(write=True) as uow:
+        added = uow.contacts.add(owner.id, draft("Bea", "+34600000002"), "manual", NOW)
+        uow.commit()
+    yield "add"
+    with factory(write=True) as uow:
+        uow.contacts.save(revised(added, draft("Bea Ruiz", "+34600000002"), LATER))
+        uow.commit()
+    yield "save"
+    with factory(write=True) as uow:
+        uow.contacts.import_batch(owner.id, [_imported("Carla", "+34600000003")], "skip", NOW)
+        uow.commit()
+    yield "import"
+    with factory(write=True) as uow:
+        uow.contacts.delete(owner.id, added.id)
+        uow.commit()
+    yield "delete"
+    with factory(write=True) as uow:
+        ids = [contact.id for contact in uow.contacts.page(owner.id, ContactQuery())[0]]
+        uow.contacts.delete_many(owner.id, ids)
+        uow.commit()
+    yield "delete_many"
+
+
+def _imported(name: str, phone: str) -> ImportedRow:
+    return ImportedRow(2, draft(name, phone), frozenset({"name", "phone"}))
+
+
+@pytest.mark.parametrize("writer", ["this process", "another process"])
+def test_every_change_is_seen_by_the_next_read(
+    uow_factory: SqlUnitOfWorkFactory,
+    other_process: SqlUnitOfWorkFactory,
+    migrated_engine: Engine,
+    secret_box: FernetSecretBox,
+    owner: User,
+    stranger: User,
+    add_contact: Callable[..., Contact],
+    writer: str,
+) -> None:
+    add_contact("Ana", "+34600111222")
+    add_contact("Zoe", "+34600999999", user=stranger)
+    factory = uow_factory if writer == "this process" else other_process
+    before = _page(uow_factory, owner)
+    strangers_before = _page(uow_factory, stranger)
+    for change in _write_each_way(factory, owner):
+        after = _page(uow_factory, owner)
+        fresh = SqlUnitOfWorkFactory(migrated_engine, secret_box)  # nothing remembered
+        truth = _page(fresh, owner)
+        fresh.close()
+        assert after == truth, change
+        assert after != before, change
+        before = after
+    assert _page(uow_factory, stranger) is strangers_before  # others' pages are kept

@@ -1,20 +1,40 @@
-"""A user's contacts: single writes, the list, the export stream, the counts, and imports."""
+"""A user's contacts: single writes, the list, the export stream, the counts, and imports.
+
+Every write here also moves the owner's ``users.contacts_version`` in the same transaction.
+Pages of the list are remembered by (user, query) with the version they were read at: a
+page asked for again is one primary-key read while nothing changed, and read afresh as soon
+as anything did, whichever process changed it. Anything else that ever writes ``contacts``
+must move the version too (``touch_contacts``).
+"""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Integer,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
+from nexus_adapters.memo import Memo
 from nexus_adapters.sql.repositories.contact_filters import after, contact_filter, contact_order
 from nexus_adapters.sql.repositories.contact_import import import_rows
 from nexus_adapters.sql.repositories.contact_rows import contact_from_row, draft_values
 from nexus_adapters.sql.repositories.unique_violations import violated_unique
 from nexus_adapters.sql.tables import contacts as t
+from nexus_adapters.sql.tables import users
 from nexus_core.domain.contact_imports import ImportedRow, OnDuplicate, Settlement
 from nexus_core.domain.contact_queries import ContactQuery
 from nexus_core.domain.contact_records import Contact, ContactSource, ContactStats, recent_since
@@ -28,6 +48,29 @@ _CONFLICTS = {
     "uq_contacts_user_id_phone": "contact.phone_taken",
     "uq_contacts_user_id_email": "contact.email_taken",
 }
+ContactPage = tuple[list[Contact], int]
+
+_CONTACTS_VERSION = select(users.c.contacts_version).where(
+    users.c.id == bindparam("owner_id", type_=Integer)
+)
+_TOUCH = (
+    update(users)
+    .where(users.c.id == bindparam("owner_id", type_=Integer))
+    .values(contacts_version=bindparam("version", type_=BigInteger))
+)
+
+
+def touch_contacts(connection: Connection, user_id: int) -> None:
+    """Record, in the current transaction, that the user's contacts changed.
+
+    The new version is drawn at random rather than counted up: a count could come back to
+    a value already seen (a database restored, or emptied and refilled, behind a running
+    process), and a remembered page with it. Only 0, the version of a user whose contacts
+    never changed, repeats, and it always means "no contacts".
+    """
+    connection.execute(_TOUCH, {"owner_id": user_id, "version": secrets.randbits(62) + 1})
+
+
 # Built once: a statement made anew per call costs more to build than to run.
 _ADD = (
     insert(t)
@@ -45,9 +88,16 @@ _ADD = (
 
 
 class SqlContacts:
-    def __init__(self, connection: Connection, *, stream_batch: int = STREAM_BATCH) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        *,
+        stream_batch: int = STREAM_BATCH,
+        pages_seen: Memo[ContactPage] | None = None,
+    ) -> None:
         self._c = connection
         self._stream_batch = stream_batch
+        self._pages_seen = pages_seen
 
     @contextmanager
     def _keeping_unique(self) -> Iterator[None]:
@@ -74,6 +124,7 @@ class SqlContacts:
         }
         with self._keeping_unique():
             row = self._c.execute(_ADD, values).one()
+        touch_contacts(self._c, user_id)
         return contact_from_row(row._mapping)
 
     def get(self, user_id: int, contact_id: int) -> Contact | None:
@@ -88,10 +139,14 @@ class SqlContacts:
         )
         with self._keeping_unique():
             self._c.execute(statement)
+        touch_contacts(self._c, contact.user_id)
 
     def delete(self, user_id: int, contact_id: int) -> bool:
         statement = delete(t).where(t.c.id == contact_id, t.c.user_id == user_id)
-        return bool(self._c.execute(statement).rowcount)
+        deleted = bool(self._c.execute(statement).rowcount)
+        if deleted:
+            touch_contacts(self._c, user_id)
+        return deleted
 
     def delete_many(self, user_id: int, contact_ids: Collection[int]) -> int:
         ids = sorted(set(contact_ids))
@@ -100,9 +155,23 @@ class SqlContacts:
             chunk = ids[start : start + DELETE_BATCH]
             statement = delete(t).where(t.c.user_id == user_id, t.c.id.in_(chunk))
             deleted += self._c.execute(statement).rowcount
+        if deleted:
+            touch_contacts(self._c, user_id)
         return deleted
 
-    def page(self, user_id: int, query: ContactQuery) -> tuple[list[Contact], int]:
+    def page(self, user_id: int, query: ContactQuery) -> ContactPage:
+        """The page as last read for this (user, query) while the user's contacts version
+        reads the same; else read afresh. The list is shared: callers must not change it."""
+        if self._pages_seen is None:
+            return self._read_page(user_id, query)
+        # The version first: what is then read is at least as new as the version it is
+        # remembered with, so a remembered page is never older than its version says.
+        version = self._c.execute(_CONTACTS_VERSION, {"owner_id": user_id}).scalar()
+        return self._pages_seen.get(
+            (user_id, query), (version,), lambda: self._read_page(user_id, query)
+        )
+
+    def _read_page(self, user_id: int, query: ContactQuery) -> ContactPage:
         """Two statements: the count, and the page (a top-N sort, or an index walk that stops
         after the page). One with ``count(*) OVER ()`` would drag every match through the sort."""
         conditions = contact_filter(self._c.dialect.name, user_id, query)
@@ -151,4 +220,6 @@ class SqlContacts:
         on_duplicate: OnDuplicate,
         now: datetime,
     ) -> list[Settlement]:
-        return import_rows(self._c, user_id, rows, on_duplicate, now)
+        settlements = import_rows(self._c, user_id, rows, on_duplicate, now)
+        touch_contacts(self._c, user_id)
+        return settlements
