@@ -217,8 +217,8 @@ def test_search_key_ignores_case_and_accents(text: str, key: str) -> None:
     assert search_key(text) == key
 
 
-@given(st.text())
-def test_the_ascii_shortcut_changes_nothing(text: str) -> None:
+@given(st.text() | st.lists(st.sampled_from(["García", " ", "ß", "\u0301", "A", "ǅ"])).map("".join))
+def test_the_shortcuts_change_nothing(text: str) -> None:
     import unicodedata
 
     slow = "".join(
