@@ -3,7 +3,7 @@
 
 usage: python bench/run.py [--reference] [--scenarios a,f,af] [--seconds 10] [--rounds 1]
            [--database sqlite|postgresql] [--workers N] [--contacts 10000]
-           [--write docs/PERFORMANCE.md]
+           [--import-rows 100000] [--write docs/PERFORMANCE.md]
 
 Starts ``nexus serve --workers N`` from the project's virtualenv with production settings
 (NEXUS_ENV=production, a generated SECRET_KEY, rate limits off, CORS_ORIGINS=http://localhost:5173)
@@ -16,8 +16,9 @@ as the shared harness ``../shared/bench/load.py`` builds them (it is imported as
 Scenarios: a = GET /api/auth/me (32 connections), f = POST /api/auth/login (8 connections),
 af = a and f at the same time (two wrk processes): /api/auth/me's latency while logins run;
 b = GET /api/contacts?per_page=50, c = the same with search=garc, e = POST /api/contacts
-(32 connections each), after importing load.py's CSV of --contacts contacts. A run of only
-b, c and e writes the ``contacts`` section instead of ``auth``.
+(32 connections each), after importing load.py's CSV of --contacts contacts; import = load.py's
+timed import of --import-rows rows as a second user (wall time and the server's peak RSS), after
+the others. A run of only b, c, e and import writes the ``contacts`` section instead of ``auth``.
 
 With --reference the Flask reference of ``../shared/bench`` runs the same way
 ``run_reference.sh`` runs it (gunicorn -w 4, fresh SQLite, its own virtualenv at $REF_VENV) and is
@@ -57,8 +58,9 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_REF_VENV = "/tmp/nexus-ref-venv"  # as run_reference.sh; override with REF_VENV/--ref-venv
 ORIGIN = "http://localhost:5173"
-ALL_SCENARIOS = ("a", "b", "c", "e", "f", "af")
+ALL_SCENARIOS = ("a", "b", "c", "e", "f", "af", "import")
 CONTACT_SCENARIOS = frozenset({"b", "c", "e"})  # need the seeded contacts
+IMPORT = "import"  # not wrk: load.py's timed CSV import of --import-rows rows, as a second user
 ME_P99_BUDGET_MS = 50.0  # the issue: /api/auth/me p99 under 50 ms while logins run
 # Settings of the server under test that the caller's environment must not leak into the run.
 OVERRIDDEN = ("DATABASE_URL", "SECRET_KEY", "CORS_ORIGINS", "HOST", "PORT")
@@ -74,7 +76,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--scenarios", default="a,f", help="comma-separated subset of a,f,af")
+    parser.add_argument(
+        "--scenarios", default="a,f", help="comma-separated subset of a,b,c,e,f,af,import"
+    )
     parser.add_argument("--seconds", type=int, default=10, help="wrk duration per scenario")
     parser.add_argument("--rounds", type=int, default=1, help="interleaved rounds (medians)")
     parser.add_argument("--reference", action="store_true", help="also measure the Flask reference")
@@ -115,6 +119,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--contacts", type=int, default=10_000, help="contacts seeded for b, c and e (10000)"
     )
+    parser.add_argument(
+        "--import-rows", type=int, default=100_000, help="rows of the timed import (100000)"
+    )
     parser.add_argument("--start-timeout", type=int, default=60, help="seconds to wait for /health")
     parser.add_argument("--write", metavar="FILE", help="rewrite this file's marked section")
     parser.add_argument(
@@ -136,7 +143,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     for item in args.server_env:
         if "=" not in item:
             parser.error(f"--server-env wants KEY=VALUE, not {item!r}")
-    topic = "contacts" if set(args.scenario_list) <= CONTACT_SCENARIOS else "auth"
+    topic = "contacts" if set(args.scenario_list) <= CONTACT_SCENARIOS | {IMPORT} else "auth"
     args.section = args.section or (topic if args.database == "sqlite" else f"{topic}-postgresql")
     return args
 
@@ -465,6 +472,8 @@ def measure(
 
     rows: dict[str, dict[str, Any]] = {}
     for key in args.scenario_list:
+        if key == IMPORT:
+            continue  # last, below: it leaves 100,000 contacts behind
         if key in specs:
             name, path, conns, _, extra = specs[key]
             log(f"running {key} {name} ({conns} connections) for {args.seconds} s ...")
@@ -486,6 +495,13 @@ def measure(
                     **both[k],
                 }
         time.sleep(1)
+    if IMPORT in args.scenario_list:
+        log(f"timing an import of {args.import_rows} rows ...")
+        stamp = f"{int(time.time())}-{secrets.token_hex(3)}"
+        timed = load.timed_import(base, str(workdir), stamp, port, args.import_rows)
+        if timed["status"] != 201:
+            raise RuntimeError(f"timed import: {timed['status']} {timed['counts']}")
+        rows[IMPORT] = timed
     return {"keep_alive": kept, "keep_alive_detail": detail, "rows": rows}
 
 
@@ -529,6 +545,36 @@ def medians(runs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
             for metric in METRICS:
                 out[key][metric] = round(statistics.median(r[metric] for r in seen), 2)
     return out
+
+
+def import_medians(runs: list[dict[str, Any]]) -> dict[str, Any] | None:
+    seen = [run["rows"][IMPORT] for run in runs if IMPORT in run["rows"]]
+    if not seen:
+        return None
+    return {
+        "rows": seen[0]["rows"],
+        "mib": seen[0]["mib"],
+        "seconds": round(statistics.median(r["seconds"] for r in seen), 2),
+        "peak_rss_mib": max(r["peak_rss_mib"] or 0 for r in seen),
+        "peak_rss_largest_mib": max(r["peak_rss_largest_mib"] or 0 for r in seen),
+        "processes": seen[0]["processes"],
+        "counts": seen[0]["counts"],
+    }
+
+
+def import_table(summary: dict[str, Any]) -> str | None:
+    lines = [
+        "| server | database | CSV import | wall s | peak RSS MiB (all processes) | largest |",
+        "| --- | --- | --- | ---: | ---: | ---: |",
+    ]
+    for target in summary["targets"].values():
+        if row := target.get("import"):
+            lines.append(
+                f"| {target['label']} | {target['database']} | {row['rows']:,} rows "
+                f"({row['mib']} MiB) | {row['seconds']:.2f} | {row['peak_rss_mib']} "
+                f"({row['processes']}) | {row['peak_rss_largest_mib']} |"
+            )
+    return "\n".join(lines) if len(lines) > 2 else None
 
 
 def fmt(value: float) -> str:
@@ -593,7 +639,7 @@ def cpu_note(summary: dict[str, Any]) -> str:
     """How much CPU went to neither wrk nor the server: high values mean a disturbed run."""
     parts = []
     for target in summary["targets"].values():
-        rows = [row for run in target["runs"] for row in run["rows"].values()]
+        rows = [row for run in target["runs"] for k, row in run["rows"].items() if k != IMPORT]
         if rows:
             srv = max(row["srv_cpu"] for row in rows)
             other = max(row["other_cpu"] for row in rows)
@@ -680,7 +726,10 @@ def section(summary: dict[str, Any], args: argparse.Namespace) -> str:
             f"- {target['label']}: {target['describe']}; keep-alive "
             f"{'yes' if all(target['keep_alive']) else 'no'}"
         )
-    lines += ["", results_table(summary), ""]
+    if any(target["medians"] for target in summary["targets"].values()):
+        lines += ["", results_table(summary), ""]
+    if imports := import_table(summary):
+        lines += ["", imports, ""]
     if ratios := ratio_table(summary):
         lines += ["Ours relative to the reference (req/s above 1 and p99 below 1 favour ours):", ""]
         lines += [ratios, ""]
@@ -786,6 +835,7 @@ def bench(args: argparse.Namespace) -> int:
 
     for target in targets.values():
         target["medians"] = medians(target["runs"])
+        target["import"] = import_medians(target["runs"])
     summary: dict[str, Any] = {
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "command": command_line(),
@@ -798,6 +848,8 @@ def bench(args: argparse.Namespace) -> int:
     }
     print()
     print(results_table(summary))
+    if imports := import_table(summary):
+        print(imports)
     if ratios := ratio_table(summary):
         print()
         print(ratios)
