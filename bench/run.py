@@ -498,10 +498,9 @@ def measure(
     if IMPORT in args.scenario_list:
         log(f"timing an import of {args.import_rows} rows ...")
         stamp = f"{int(time.time())}-{secrets.token_hex(3)}"
-        timed = load.timed_import(base, str(workdir), stamp, port, args.import_rows)
-        if timed["status"] != 201:
-            raise RuntimeError(f"timed import: {timed['status']} {timed['counts']}")
-        rows[IMPORT] = timed
+        # Recorded whatever its status: the reference's gunicorn kills a worker busy for more
+        # than 30 s, and that answer (500 after 30 s) is its result.
+        rows[IMPORT] = load.timed_import(base, str(workdir), stamp, port, args.import_rows)
     return {"keep_alive": kept, "keep_alive_detail": detail, "rows": rows}
 
 
@@ -558,20 +557,22 @@ def import_medians(runs: list[dict[str, Any]]) -> dict[str, Any] | None:
         "peak_rss_mib": max(r["peak_rss_mib"] or 0 for r in seen),
         "peak_rss_largest_mib": max(r["peak_rss_largest_mib"] or 0 for r in seen),
         "processes": seen[0]["processes"],
-        "counts": seen[0]["counts"],
+        "statuses": sorted({r["status"] for r in seen}),
     }
 
 
 def import_table(summary: dict[str, Any]) -> str | None:
     lines = [
-        "| server | database | CSV import | wall s | peak RSS MiB (all processes) | largest |",
-        "| --- | --- | --- | ---: | ---: | ---: |",
+        "| server | database | CSV import | status | wall s | peak RSS MiB (all processes) "
+        "| largest |",
+        "| --- | --- | --- | --- | ---: | ---: | ---: |",
     ]
     for target in summary["targets"].values():
         if row := target.get("import"):
             lines.append(
                 f"| {target['label']} | {target['database']} | {row['rows']:,} rows "
-                f"({row['mib']} MiB) | {row['seconds']:.2f} | {row['peak_rss_mib']} "
+                f"({row['mib']} MiB) | {', '.join(map(str, row['statuses']))} "
+                f"| {row['seconds']:.2f} | {row['peak_rss_mib']} "
                 f"({row['processes']}) | {row['peak_rss_largest_mib']} |"
             )
     return "\n".join(lines) if len(lines) > 2 else None
