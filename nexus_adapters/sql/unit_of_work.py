@@ -186,7 +186,14 @@ _REPOSITORIES: dict[str, Callable[[SqlUnitOfWork], object]] = {
 class SqlUnitOfWorkFactory:
     """What the use cases call to open a unit of work on this engine."""
 
-    def __init__(self, engine: Engine, secret_box: SecretBox) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        secret_box: SecretBox,
+        *,
+        contact_pages_remembered: int = CONTACT_PAGES_REMEMBERED,
+    ) -> None:
+        """``contact_pages_remembered=0`` reads every page of contacts afresh (benchmarks)."""
         self.engine = engine
         self._secret_box = secret_box
         is_sqlite = engine.dialect.name == "sqlite"
@@ -197,7 +204,9 @@ class SqlUnitOfWorkFactory:
             else None
         )
         self._sessions_seen: Memo[tuple[Session, User]] = Memo(SESSIONS_REMEMBERED)
-        self._contact_pages_seen: Memo[ContactPage] = Memo(CONTACT_PAGES_REMEMBERED)
+        self._contact_pages_seen: Memo[ContactPage] | None = (
+            Memo(contact_pages_remembered) if contact_pages_remembered > 0 else None
+        )
 
     def __call__(self, *, write: bool = False) -> SqlUnitOfWork:
         return SqlUnitOfWork(
