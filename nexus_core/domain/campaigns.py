@@ -41,6 +41,7 @@ from nexus_core.domain.campaign_status import CampaignStatus
 from nexus_core.domain.contacts import normalise_tags
 from nexus_core.domain.identifiers import could_exist
 from nexus_core.domain.text import NAME_MAX, check_text_type, optional_text, required_text
+from nexus_core.domain.written_fields import check_written_fields
 from nexus_core.errors import Collector, ValidationFailed
 
 MediaType = Literal["image", "video", "document", "audio"]
@@ -320,13 +321,14 @@ def check_schedule_time(value: object, *, now: datetime) -> datetime:
 
 # Each plain field's rule, in the order errors are reported (audience, template and schedule,
 # which report under dotted paths or depend on the current value, are handled apart).
-_PLAIN_RULES: dict[str, Callable[[object], object]] = {
-    "name": _name,
-    "channel": _channel,
-    "subject": _subject,
-    "message": _message,
-    "media_url": _media_url,
-    "media_type": _media_type,
+# Each rule takes the value and a context it has no use for (``check_written_fields``).
+_PLAIN_RULES: dict[str, Callable[[object, None], object]] = {
+    "name": lambda value, _: _name(value),
+    "channel": lambda value, _: _channel(value),
+    "subject": lambda value, _: _subject(value),
+    "message": lambda value, _: _message(value),
+    "media_url": lambda value, _: _media_url(value),
+    "media_type": lambda value, _: _media_type(value),
 }
 CAMPAIGN_FIELDS = frozenset({*_PLAIN_RULES, "audience", "whatsapp_template", "scheduled_at"})
 # Plain fields that null clears; the others refuse it.
@@ -418,18 +420,7 @@ def _check_fields(
     written: Mapping[str, object], current: CampaignDraft | None, now: datetime, errors: Collector
 ) -> dict[str, Any]:
     """The clean value of each written writable field; broken rules go to ``errors``."""
-    clean: dict[str, Any] = {}
-    for name, rule in _PLAIN_RULES.items():
-        if name not in written:
-            continue
-        value = written[name]
-        if value is None:
-            if name in _CLEARABLE:
-                clean[name] = None
-            else:
-                errors.add(name, "field.required")
-            continue
-        clean[name] = errors.check(name, lambda rule=rule, value=value: rule(value))
+    clean = check_written_fields(written, _PLAIN_RULES, _CLEARABLE, None, errors)
     if "audience" in written:
         base = current.audience if current is not None else Audience()
         clean["audience"] = _audience(written["audience"], base, errors)

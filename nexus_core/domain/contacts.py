@@ -10,6 +10,7 @@ from typing import Any, Literal, Protocol
 from nexus_core.domain.emails import normalise_email
 from nexus_core.domain.phones import to_e164
 from nexus_core.domain.text import NAME_MAX, check_text_type, optional_text, required_text
+from nexus_core.domain.written_fields import check_written_fields
 from nexus_core.errors import Collector, ValidationFailed
 
 ContactStatus = Literal["activo", "inactivo"]
@@ -135,19 +136,7 @@ _CLEARABLE = frozenset({"phone", "email", "notes"})
 
 def _check_fields(written: Mapping[str, object], country: str, errors: Collector) -> dict[str, Any]:
     """The clean value of each written writable field; broken rules go to ``errors``."""
-    clean: dict[str, Any] = {}
-    for name, rule in _RULES.items():
-        if name not in written:
-            continue
-        value = written[name]
-        if value is None:
-            if name in _CLEARABLE:
-                clean[name] = None
-            else:
-                errors.add(name, "field.required")
-            continue
-        clean[name] = errors.check(name, lambda rule=rule, value=value: rule(value, country))
-    return clean
+    return check_written_fields(written, _RULES, _CLEARABLE, country, errors)
 
 
 def _require_phone_or_email(
