@@ -9,9 +9,10 @@ PostgreSQL database on the server of ``--postgres-url``, dropped afterwards), se
 contacts through ``ContactRepository.import_batch`` in batches of 1,000 (as an import does),
 then times ``page()`` through read-only units of work, each scenario ``--calls`` times, and
 prints p50/p99 in milliseconds: read afresh each time (what a new query costs), then as a server
-process answers a page asked again while the contacts are unchanged (remembered). PostgreSQL gets a VACUUM ANALYZE after the seeding, as
-autovacuum would give it within a minute (planner statistics, visibility map for index-only
-counts); SQLite gets no ANALYZE, as the application never runs one.
+process answers a page asked again while the contacts are unchanged (remembered). PostgreSQL
+gets a VACUUM ANALYZE after the seeding, as autovacuum would give it within a minute (planner
+statistics, visibility map for index-only counts); SQLite gets no ANALYZE, as the application
+never runs one.
 """
 
 from __future__ import annotations
