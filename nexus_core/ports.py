@@ -10,6 +10,8 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Protocol, Self
 
+from nexus_core.domain.campaign_status import CampaignStatus
+from nexus_core.domain.campaigns import Campaign, CampaignDraft
 from nexus_core.domain.contact_files import FileType
 from nexus_core.domain.contact_imports import ImportedRow, OnDuplicate, Settlement
 from nexus_core.domain.contact_queries import ContactQuery
@@ -176,6 +178,48 @@ class ImportRepository(Protocol):
         ...
 
 
+class CampaignRepository(Protocol):
+    """A user's campaigns. Every method takes the owner's id (``save`` reads it from the
+    campaign): another user's campaign behaves exactly like a missing one."""
+
+    def add(self, user_id: int, draft: CampaignDraft, now: datetime) -> Campaign:
+        """Store a new campaign: a ``draft``, created and updated ``now``, never sent, every
+        counter 0."""
+        ...
+
+    def get(self, user_id: int, campaign_id: int) -> Campaign | None: ...
+
+    def get_for_update(self, user_id: int, campaign_id: int) -> Campaign | None:
+        """Like ``get``, and no other unit of work may change the campaign until this one
+        ends (in a ``write=True`` unit of work)."""
+        ...
+
+    def save(self, campaign: Campaign) -> None:
+        """Write back everything but ``id``, ``user_id`` and ``created_at``: the writable
+        fields, status, times, counters and ``updated_at`` of one of ``campaign.user_id``'s
+        campaigns. Read it with ``get_for_update`` in the same unit of work: a save from a
+        stale copy undoes what others changed meanwhile (the dispatcher's counters). A
+        campaign that no longer exists stays gone."""
+        ...
+
+    def delete(self, user_id: int, campaign_id: int) -> bool:
+        """Remove the campaign; whether there was one."""
+        ...
+
+    def page(
+        self, user_id: int, status: CampaignStatus | None, page: int, per_page: int
+    ) -> tuple[list[Campaign], int]:
+        """Page ``page`` (from 1) of the user's campaigns in ``status`` (any when ``None``),
+        newest first (ties: the later-created first), and how many match in all. A page past
+        the end is empty."""
+        ...
+
+    def count_by_status(self, user_id: int) -> dict[CampaignStatus, int]:
+        """How many campaigns the user has in each status: every status, zeros included, in
+        ``CAMPAIGN_STATUSES`` order."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over the repositories; rolls back unless ``commit()`` was called."""
 
@@ -184,6 +228,7 @@ class UnitOfWork(Protocol):
     rate_counters: RateCounterRepository
     contacts: ContactRepository
     imports: ImportRepository
+    campaigns: CampaignRepository
 
     def __enter__(self) -> Self: ...
 

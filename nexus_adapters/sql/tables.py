@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     ForeignKey,
     Index,
@@ -19,6 +20,8 @@ from sqlalchemy import (
 )
 
 from nexus_adapters.sql.types import UTCDateTime
+from nexus_core.domain.audience import CHANNELS
+from nexus_core.domain.campaign_status import CAMPAIGN_STATUSES
 
 metadata = MetaData(
     naming_convention={
@@ -166,4 +169,61 @@ contact_imports = Table(
     Column("completed_at", UTCDateTime),
     Index("ix_contact_imports_user_id_created_at", "user_id", "created_at", "id"),
     sqlite_autoincrement=True,
+)
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> CheckConstraint:
+    """``column`` holds one of ``values``: a CHECK named ``ck_<table>_<column>`` (named, so
+    that batch migrations on SQLite keep it when they rebuild the table)."""
+    allowed = ", ".join(f"'{value}'" for value in values)
+    return CheckConstraint(f"{column} IN ({allowed})", name=column)
+
+
+# The delivery counters, named as ``Campaign`` names them.
+CAMPAIGN_COUNTERS = (
+    "total_recipients",
+    "pending_count",
+    "sent_count",
+    "delivered_count",
+    "opened_count",
+    "clicked_count",
+    "failed_count",
+    "skipped_count",
+)
+
+campaigns = Table(
+    "campaigns",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("channel", String(8), nullable=False),
+    Column("subject", String(255)),
+    Column("message", Text, nullable=False),
+    Column("media_url", String(2048)),
+    Column("media_type", String(8)),
+    # The audience: a flag, and its two lists as JSON arrays (``["vip"]``, ``[7, 9]``), which
+    # both databases can expand into rows to select the recipients in SQL. No table of
+    # campaign contacts: ids of deleted contacts just select nobody, as in the core.
+    Column("audience_all_contacts", Boolean, nullable=False),
+    Column("audience_tags", Text, nullable=False),
+    Column("audience_contact_ids", Text, nullable=False),
+    # {"name", "language", "body_params"} as JSON, or NULL: replaced whole, never queried.
+    Column("whatsapp_template", Text),
+    Column("status", String(10), nullable=False),
+    Column("scheduled_at", UTCDateTime),
+    Column("sent_at", UTCDateTime),
+    Column("completed_at", UTCDateTime),
+    *(Column(name, Integer, nullable=False, server_default="0") for name in CAMPAIGN_COUNTERS),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    # CHECKs, unlike contacts: statuses will also be written by the dispatcher's set-based
+    # SQL, out of the core's sight, and this small table is cheap to rebuild for a new value.
+    _one_of("status", CAMPAIGN_STATUSES),
+    _one_of("channel", CHANNELS),
+    # The list, newest first; id breaks ties.
+    Index("ix_campaigns_user_id_created_at", "user_id", "created_at", "id"),
+    # The status filter in the list's order, and the counts by status (from the index alone).
+    Index("ix_campaigns_user_id_status", "user_id", "status", "created_at", "id"),
+    sqlite_autoincrement=True,  # never reuse a deleted campaign's id, as PostgreSQL doesn't
 )

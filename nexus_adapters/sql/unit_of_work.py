@@ -16,6 +16,7 @@ from nexus_adapters.sql.engine import (
     build_sqlite_reader_engine,
     reader_options,
 )
+from nexus_adapters.sql.repositories.campaigns import SqlCampaigns
 from nexus_adapters.sql.repositories.contacts import ContactPage, SqlContacts
 from nexus_adapters.sql.repositories.import_history import SqlImportHistory
 from nexus_adapters.sql.repositories.rate_counters import SqlRateCounters
@@ -25,6 +26,7 @@ from nexus_adapters.sql.sqlite_write_gate import SqliteWriteGate
 from nexus_core.domain.sessions import Session
 from nexus_core.domain.users import User
 from nexus_core.ports import (
+    CampaignRepository,
     ContactRepository,
     ImportRepository,
     RateCounterRepository,
@@ -78,6 +80,7 @@ class SqlUnitOfWork:
     rate_counters: RateCounterRepository
     contacts: ContactRepository
     imports: ImportRepository
+    campaigns: CampaignRepository
 
     _transaction: RootTransaction | None
 
@@ -180,6 +183,7 @@ _REPOSITORIES: dict[str, Callable[[SqlUnitOfWork], object]] = {
     "rate_counters": lambda uow: SqlRateCounters(uow._connection),
     "contacts": lambda uow: SqlContacts(uow._connection, pages_seen=uow._contact_pages_seen),
     "imports": lambda uow: SqlImportHistory(uow._connection),
+    "campaigns": lambda uow: SqlCampaigns(uow._connection),
 }
 
 

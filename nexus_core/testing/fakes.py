@@ -13,6 +13,8 @@ from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, BinaryIO, Self
 
+from nexus_core.domain.campaign_status import CAMPAIGN_STATUSES, CampaignStatus
+from nexus_core.domain.campaigns import Campaign, CampaignDraft
 from nexus_core.domain.contact_files import ContactTable, FileType, SourceRow, UnreadableFile
 from nexus_core.domain.contact_import_plan import batch_keys, plan_import
 from nexus_core.domain.contact_imports import ImportedRow, OnDuplicate, Settlement
@@ -39,6 +41,7 @@ class _State:
     counters: dict[str, WindowCount] = dataclasses.field(default_factory=dict)
     contacts: dict[int, Contact] = dataclasses.field(default_factory=dict)
     imports: dict[int, ImportedFile] = dataclasses.field(default_factory=dict)
+    campaigns: dict[int, Campaign] = dataclasses.field(default_factory=dict)
     # A plain int, not itertools.count: the unit of work deep-copies the state, and copying
     # itertools objects is deprecated since Python 3.12 and gone in 3.14.
     last_id: int = 0
@@ -105,7 +108,7 @@ class FakeUsers:
 
     def delete(self, user_id: int) -> None:
         self._s.users.pop(user_id, None)
-        for owned in (self._s.sessions, self._s.contacts, self._s.imports):
+        for owned in (self._s.sessions, self._s.contacts, self._s.imports, self._s.campaigns):
             for doomed in [key for key, value in owned.items() if value.user_id == user_id]:
                 del owned[doomed]
 
@@ -345,6 +348,64 @@ class FakeImports:
         return mine[offset : offset + per_page], len(mine)
 
 
+class FakeCampaigns:
+    def __init__(self, state: _State) -> None:
+        self._s = state
+
+    def add(self, user_id: int, draft: CampaignDraft, now: datetime) -> Campaign:
+        campaign = Campaign(
+            id=self._s.next_id(),
+            user_id=user_id,
+            status="draft",
+            sent_at=None,
+            completed_at=None,
+            created_at=now,
+            updated_at=now,
+            # Field by field: ``asdict`` would turn the audience and template into dicts.
+            **{field.name: getattr(draft, field.name) for field in dataclasses.fields(draft)},
+        )
+        self._s.campaigns[campaign.id] = campaign
+        return campaign
+
+    def get(self, user_id: int, campaign_id: int) -> Campaign | None:
+        campaign = self._s.campaigns.get(campaign_id)
+        return campaign if campaign is not None and campaign.user_id == user_id else None
+
+    def get_for_update(self, user_id: int, campaign_id: int) -> Campaign | None:
+        return self.get(user_id, campaign_id)
+
+    def save(self, campaign: Campaign) -> None:
+        stored = self.get(campaign.user_id, campaign.id)
+        if stored is not None:
+            self._s.campaigns[campaign.id] = dataclasses.replace(
+                campaign, created_at=stored.created_at
+            )
+
+    def delete(self, user_id: int, campaign_id: int) -> bool:
+        if self.get(user_id, campaign_id) is None:
+            return False
+        del self._s.campaigns[campaign_id]
+        return True
+
+    def _mine(self, user_id: int) -> list[Campaign]:
+        return [c for c in self._s.campaigns.values() if c.user_id == user_id]
+
+    def page(
+        self, user_id: int, status: CampaignStatus | None, page: int, per_page: int
+    ) -> tuple[list[Campaign], int]:
+        matching = sorted(
+            (c for c in self._mine(user_id) if status is None or c.status == status),
+            key=lambda campaign: (campaign.created_at, campaign.id),
+            reverse=True,
+        )
+        offset = (page - 1) * per_page
+        return matching[offset : offset + per_page], len(matching)
+
+    def count_by_status(self, user_id: int) -> dict[CampaignStatus, int]:
+        statuses = [c.status for c in self._mine(user_id)]
+        return {status: statuses.count(status) for status in CAMPAIGN_STATUSES}
+
+
 class FakeUnitOfWork:
     """Works on a copy of the state and publishes it only on ``commit()``."""
 
@@ -358,6 +419,7 @@ class FakeUnitOfWork:
         self.rate_counters = FakeRateCounters(self._state)
         self.contacts = FakeContacts(self._state)
         self.imports = FakeImports(self._state)
+        self.campaigns = FakeCampaigns(self._state)
         return self
 
     def __exit__(

@@ -19,7 +19,14 @@ from nexus_adapters.sql.tables import metadata
 from nexus_adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from nexus_core.domain.users import Registration
 
-APPLICATION_TABLES = {"users", "sessions", "rate_counters", "contacts", "contact_imports"}
+APPLICATION_TABLES = {
+    "users",
+    "sessions",
+    "rate_counters",
+    "contacts",
+    "contact_imports",
+    "campaigns",
+}
 
 
 def head_revision(engine: Engine) -> str:
