@@ -112,6 +112,10 @@ class ContactRepository(Protocol):
         """Remove those of ``contact_ids`` that are the user's; how many were removed."""
         ...
 
+    def owned_ids(self, user_id: int, contact_ids: Collection[int]) -> set[int]:
+        """Those of ``contact_ids`` that name contacts of the user."""
+        ...
+
     def page(self, user_id: int, query: ContactQuery) -> tuple[list[Contact], int]:
         """One page of the contacts matching ``query``, and how many match in all.
 
@@ -217,6 +221,13 @@ class CampaignRepository(Protocol):
     def count_by_status(self, user_id: int) -> dict[CampaignStatus, int]:
         """How many campaigns the user has in each status: every status, zeros included, in
         ``CAMPAIGN_STATUSES`` order."""
+        ...
+
+    def counter_totals(self, user_id: int) -> dict[str, int]:
+        """The sum over the user's campaigns of each delivery counter, by the ``Campaign``
+        field's name (``total_recipients``, ``pending_count``, ``sent_count``,
+        ``delivered_count``, ``opened_count``, ``clicked_count``, ``failed_count``,
+        ``skipped_count``): every one, zeros included."""
         ...
 
 

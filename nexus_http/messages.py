@@ -116,6 +116,85 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Ya existe un contacto con este correo electrónico",
         "A contact with this email address already exists",
     ),
+    # Campaigns
+    "campaign.not_found": ("Campaña no encontrada", "Campaign not found"),
+    "campaign.status_invalid": (
+        "El estado debe ser draft, scheduled, active, paused, completed, cancelled o failed",
+        "The status must be draft, scheduled, active, paused, completed, cancelled or failed",
+    ),
+    "campaign.channel_invalid": (
+        "El canal debe ser whatsapp o email",
+        "The channel must be whatsapp or email",
+    ),
+    "campaign.subject_required": (
+        "Una campaña de correo electrónico necesita un asunto",
+        "An email campaign needs a subject",
+    ),
+    "campaign.media_url_invalid": (
+        "La URL del archivo multimedia debe ser una dirección http o https válida",
+        "The media URL must be a valid http or https address",
+    ),
+    "campaign.media_type_invalid": (
+        "El tipo de archivo multimedia debe ser image, video, document o audio",
+        "The media type must be image, video, document or audio",
+    ),
+    "campaign.media_type_required": (
+        "Indica el tipo del archivo multimedia (image, video, document o audio)",
+        "Give the media type (image, video, document or audio)",
+    ),
+    "campaign.media_url_required": (
+        "Indica la URL del archivo multimedia",
+        "Give the media URL",
+    ),
+    "campaign.contact_id_invalid": (
+        "El identificador de contacto {id} no es válido",
+        "The contact id {id} is not valid",
+    ),
+    "campaign.contact_not_found": (
+        "El contacto {id} no existe o no es tuyo",
+        "Contact {id} does not exist or is not yours",
+    ),
+    "campaign.template_name_invalid": (
+        "El nombre de la plantilla solo puede tener minúsculas, dígitos y guiones bajos",
+        "The template name can only hold lower-case letters, digits and underscores",
+    ),
+    "campaign.template_language_invalid": (
+        "El idioma de la plantilla no es válido (por ejemplo es o en_US)",
+        "The template language is not valid (for example es or en_US)",
+    ),
+    "campaign.template_param_invalid": (
+        "Un parámetro de plantilla no puede tener saltos de línea, tabuladores ni más de "
+        "cuatro espacios seguidos",
+        "A template parameter cannot hold line breaks, tabs or more than four spaces in a row",
+    ),
+    "campaign.scheduled_at_invalid": (
+        "La fecha programada no es válida (usa RFC 3339, por ejemplo 2026-11-26T14:00:00Z)",
+        "The scheduled time is not valid (use RFC 3339, for example 2026-11-26T14:00:00Z)",
+    ),
+    "campaign.scheduled_at_timezone_required": (
+        "La fecha programada debe indicar su zona horaria (Z o un desfase como +01:00)",
+        "The scheduled time must give its time zone (Z or an offset such as +01:00)",
+    ),
+    "campaign.scheduled_at_past": (
+        "La fecha programada debe estar en el futuro",
+        "The scheduled time must be in the future",
+    ),
+    "campaign.not_editable": (
+        "La campaña no se puede modificar en su estado actual ({status})",
+        "The campaign cannot be changed in its current status ({status})",
+    ),
+    "campaign.not_deletable": (
+        "No se puede eliminar una campaña en curso; páusala o cancélala antes",
+        "A campaign that is sending cannot be deleted; pause or cancel it first",
+    ),
+    "campaign.invalid_transition": (
+        "La acción {action} no está permitida en el estado actual de la campaña ({status})",
+        "The action {action} is not allowed in the campaign's current status ({status})",
+    ),
+    "campaign.no_failed_deliveries": (
+        "La campaña no tiene envíos fallidos que reintentar",
+        "The campaign has no failed deliveries to retry",
+    ),
     # Imports
     "import.unreadable": ("No se pudo leer el archivo", "The file could not be read"),
     "import.empty": ("El archivo está vacío", "The file is empty"),
@@ -191,6 +270,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Contactos eliminados: {deleted_count}",
         "Contacts deleted: {deleted_count}",
     ),
+    "ok.campaign_created": ("Campaña creada correctamente", "Campaign created"),
+    "ok.campaign_updated": ("Campaña actualizada correctamente", "Campaign updated"),
+    "ok.campaign_deleted": ("Campaña eliminada correctamente", "Campaign deleted"),
     "ok.imported": (
         "Importación completada: {imported} nuevos, {updated} actualizados, "
         "{duplicate} duplicados, {invalid} no válidos",

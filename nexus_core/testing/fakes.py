@@ -33,6 +33,18 @@ from nexus_core.domain.sessions import Session
 from nexus_core.domain.users import Credentials, Preferences, Registration, User
 from nexus_core.errors import Conflict
 
+# The ``Campaign`` fields that count deliveries (what ``counter_totals`` sums).
+CAMPAIGN_COUNTER_FIELDS = (
+    "total_recipients",
+    "pending_count",
+    "sent_count",
+    "delivered_count",
+    "opened_count",
+    "clicked_count",
+    "failed_count",
+    "skipped_count",
+)
+
 
 @dataclasses.dataclass
 class _State:
@@ -259,6 +271,9 @@ class FakeContacts:
     def delete_many(self, user_id: int, contact_ids: Collection[int]) -> int:
         return sum(self.delete(user_id, contact_id) for contact_id in set(contact_ids))
 
+    def owned_ids(self, user_id: int, contact_ids: Collection[int]) -> set[int]:
+        return {i for i in contact_ids if self.get(user_id, i) is not None}
+
     def _matching(self, user_id: int, query: ContactQuery) -> list[Contact]:
         mine = [c for c in self._s.contacts.values() if c.user_id == user_id]
         return _sorted([c for c in mine if _matches(c, query)], query)
@@ -404,6 +419,10 @@ class FakeCampaigns:
     def count_by_status(self, user_id: int) -> dict[CampaignStatus, int]:
         statuses = [c.status for c in self._mine(user_id)]
         return {status: statuses.count(status) for status in CAMPAIGN_STATUSES}
+
+    def counter_totals(self, user_id: int) -> dict[str, int]:
+        mine = self._mine(user_id)
+        return {name: sum(getattr(c, name) for c in mine) for name in CAMPAIGN_COUNTER_FIELDS}
 
 
 class FakeUnitOfWork:

@@ -591,3 +591,19 @@ def test_every_change_is_seen_by_the_next_read(
         assert after != before, change
         before = after
     assert _page(uow_factory, stranger) is strangers_before  # others' pages are kept
+
+
+def test_owned_ids_keeps_only_the_users_own_contacts(
+    uow_factory: SqlUnitOfWorkFactory,
+    owner: User,
+    stranger: User,
+    add_contact: Callable[..., Contact],
+) -> None:
+    mine = add_contact("Ana", "+34600111222")
+    theirs = add_contact("Zoe", "+34600999999", user=stranger)
+    # Past one batch of ids (500), with the two real ones at either end.
+    asked = [mine.id, *range(10_000, 10_600), theirs.id]
+    with uow_factory() as uow:
+        assert uow.contacts.owned_ids(owner.id, asked) == {mine.id}
+        assert uow.contacts.owned_ids(stranger.id, asked) == {theirs.id}
+        assert uow.contacts.owned_ids(owner.id, []) == set()

@@ -11,6 +11,7 @@ from nexus_adapters.sql.repositories.campaign_rows import (
     draft_values,
     saved_values,
 )
+from nexus_adapters.sql.tables import CAMPAIGN_COUNTERS
 from nexus_adapters.sql.tables import campaigns as t
 from nexus_core.domain.campaign_status import CAMPAIGN_STATUSES, CampaignStatus
 from nexus_core.domain.campaigns import Campaign, CampaignDraft
@@ -80,3 +81,8 @@ class SqlCampaigns:
         )
         counted: dict[str, int] = {status: count for status, count in rows}
         return {status: counted.get(status, 0) for status in CAMPAIGN_STATUSES}
+
+    def counter_totals(self, user_id: int) -> dict[str, int]:
+        sums = [func.coalesce(func.sum(t.c[name]), 0) for name in CAMPAIGN_COUNTERS]
+        row = self._c.execute(select(*sums).where(t.c.user_id == user_id)).one()
+        return {name: int(total) for name, total in zip(CAMPAIGN_COUNTERS, row, strict=True)}

@@ -42,7 +42,7 @@ from nexus_core.domain.contacts import ContactDraft
 from nexus_core.errors import Conflict
 
 STREAM_BATCH = 1000
-# Ids per DELETE: far below SQLite's limit on bound parameters.
+# Ids per DELETE (or ownership check): far below SQLite's limit on bound parameters.
 DELETE_BATCH = 500
 _CONFLICTS = {
     "uq_contacts_user_id_phone": "contact.phone_taken",
@@ -158,6 +158,15 @@ class SqlContacts:
         if deleted:
             touch_contacts(self._c, user_id)
         return deleted
+
+    def owned_ids(self, user_id: int, contact_ids: Collection[int]) -> set[int]:
+        ids = sorted(set(contact_ids))
+        owned: set[int] = set()
+        for start in range(0, len(ids), DELETE_BATCH):
+            chunk = ids[start : start + DELETE_BATCH]
+            statement = select(t.c.id).where(t.c.user_id == user_id, t.c.id.in_(chunk))
+            owned.update(self._c.execute(statement).scalars())
+        return owned
 
     def page(self, user_id: int, query: ContactQuery) -> ContactPage:
         """The page as last read for this (user, query) while the user's contacts version
