@@ -12,6 +12,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from nexus_core.use_cases import campaigns
 from nexus_http.controllers.docs import problems
+from nexus_http.controllers.list_params import Page, PerPage, given_params
 from nexus_http.request_context import (
     AnyRequest,
     adapters_of,
@@ -31,12 +32,7 @@ from nexus_http.schemas.campaigns import (
 )
 from nexus_http.schemas.common import MessageOut, PaginationOut
 
-# The list's query parameters, read as text and checked by the core (every bad one at once).
-Page = Annotated[str | None, QueryParameter(description="Page number, from 1 (default 1).")]
-PerPage = Annotated[
-    str | None,
-    QueryParameter(description="Campaigns per page: default 20; values above 100 read as 100."),
-]
+# The list's own query parameter (besides Page and PerPage), read as text and checked by the core.
 Status = Annotated[
     str | None,
     QueryParameter(
@@ -44,10 +40,6 @@ Status = Annotated[
         "`cancelled` or `failed`."
     ),
 ]
-
-
-def _params(**values: str | None) -> dict[str, str]:
-    return {name: value for name, value in values.items() if value is not None}
 
 
 class CampaignsController(Controller):
@@ -67,7 +59,7 @@ class CampaignsController(Controller):
         status: Status = None,
     ) -> CampaignList:
         current = await current_session(request)
-        params = _params(page=page, per_page=per_page, status=status)
+        params = given_params(page=page, per_page=per_page, status=status)
         ports = adapters_of(request).ports
         found = await run_lookup(
             request, lambda: campaigns.list_campaigns(ports, current.user.id, params)

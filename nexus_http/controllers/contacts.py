@@ -15,6 +15,7 @@ from nexus_core.use_cases import contacts
 from nexus_core.use_cases.contacts import ContactExport
 from nexus_http.contact_csv import MEDIA_TYPE, csv_chunks
 from nexus_http.controllers.docs import problems
+from nexus_http.controllers.list_params import Page, PerPage, given_params
 from nexus_http.request_context import (
     AnyRequest,
     adapters_of,
@@ -37,13 +38,8 @@ from nexus_http.schemas.contacts import (
 )
 from nexus_http.thread_stream import iterate_in_thread
 
-# The list's query parameters, as the OpenAPI document shows them. They are read as text and
-# checked by the core, so that every bad one is reported at once, in the API's words.
-Page = Annotated[str | None, QueryParameter(description="Page number, from 1 (default 1).")]
-PerPage = Annotated[
-    str | None,
-    QueryParameter(description="Contacts per page: default 20; values above 100 read as 100."),
-]
+# The list's own query parameters (besides Page and PerPage), read as text and checked by the
+# core, so that every bad one is reported at once, in the API's words.
 Search = Annotated[
     str | None,
     QueryParameter(
@@ -60,10 +56,6 @@ Sort = Annotated[
     str | None,
     QueryParameter(description="`name`, `-name`, `created_at` or `-created_at` (default)."),
 ]
-
-
-def _params(**values: str | None) -> dict[str, str]:
-    return {name: value for name, value in values.items() if value is not None}
 
 
 def _export_filename(request: AnyRequest, timezone: str) -> str:
@@ -96,7 +88,7 @@ class ContactsController(Controller):
         sort: Sort = None,
     ) -> ContactList:
         current = await current_session(request)
-        params = _params(
+        params = given_params(
             page=page, per_page=per_page, search=search, status=status, tags=tags, sort=sort
         )
         ports = adapters_of(request).ports
@@ -156,7 +148,7 @@ class ContactsController(Controller):
         sort: Sort = None,
     ) -> Stream:
         current = await current_session(request)
-        params = _params(search=search, status=status, tags=tags, sort=sort)
+        params = given_params(search=search, status=status, tags=tags, sort=sort)
         export = contacts.export_contacts(adapters_of(request).ports, current.user.id, params)
         filename = _export_filename(request, current.user.preferences.timezone)
         return Stream(

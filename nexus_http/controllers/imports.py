@@ -9,12 +9,13 @@ from litestar import Controller, get, post
 from litestar.concurrency import sync_to_thread
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, QueryParameter
+from litestar.params import Body
 
 from nexus_core.use_cases import contact_imports
 from nexus_core.use_cases.accounts import CurrentSession
 from nexus_core.use_cases.contact_imports import ImportReport
 from nexus_http.controllers.docs import problems
+from nexus_http.controllers.list_params import Page, PerPage
 from nexus_http.request_context import (
     AnyRequest,
     adapters_of,
@@ -39,12 +40,6 @@ from nexus_http.uploads import (
     too_large,
     upload_session,
 )
-
-Page = Annotated[str | None, QueryParameter(description="Page number, from 1 (default 1).")]
-PerPage = Annotated[
-    str | None,
-    QueryParameter(description="Imports per page: default 20; values above 100 read as 100."),
-]
 
 
 def _size(upload: UploadFile) -> int:
