@@ -17,6 +17,7 @@ from nexus_core.domain.contact_imports import ImportedRow, OnDuplicate, Settleme
 from nexus_core.domain.contact_queries import ContactQuery
 from nexus_core.domain.contact_records import Contact, ContactSource, ContactStats
 from nexus_core.domain.contacts import ContactDraft
+from nexus_core.domain.deliveries import Delivery, DeliveryCounts, DeliveryStatus
 from nexus_core.domain.import_history import ImportCounts, ImportedFile, ImportStatus
 from nexus_core.domain.rate_limits import WindowCount
 from nexus_core.domain.sessions import Session
@@ -231,6 +232,58 @@ class CampaignRepository(Protocol):
         ...
 
 
+class DeliveryRepository(Protocol):
+    """A campaign's deliveries: one per campaign and recipient, the sending queue.
+
+    Recipients follow ``audience.recipients``: the campaign owner's contacts that the audience
+    selects and the channel can reach. ``snapshot``, ``preview_recipient`` and
+    ``count_recipients`` apply that one rule."""
+
+    def snapshot(self, campaign: Campaign, now: datetime) -> int:
+        """Add a ``pending`` delivery, due ``now``, for each recipient of ``campaign`` that
+        has none yet (the database keeps one per campaign and contact, so repeating it adds
+        nothing); ``to`` and ``name`` copy the contact's address and name. How many were
+        added."""
+        ...
+
+    def page(
+        self,
+        user_id: int,
+        campaign_id: int,
+        status: DeliveryStatus | None,
+        page: int,
+        per_page: int,
+    ) -> tuple[list[Delivery], int]:
+        """Page ``page`` (from 1) of the deliveries of one of the user's campaigns in
+        ``status`` (any when ``None``), in id order, and how many match in all. Another
+        user's campaign has none."""
+        ...
+
+    def counts(self, campaign_id: int) -> DeliveryCounts:
+        """The campaign's counters recounted from its deliveries."""
+        ...
+
+    def skip_pending(self, campaign_id: int, error: str, now: datetime) -> int:
+        """Cancel what is still to send: every ``pending`` delivery of the campaign turns
+        ``skipped`` with ``error``, updated ``now``, due never. How many."""
+        ...
+
+    def reset_failed(self, campaign_id: int, now: datetime) -> int:
+        """``retry-failed``: every ``failed`` delivery of the campaign turns ``pending``, due
+        and updated ``now``, its error and provider message id cleared (the late receipts of
+        the failed message must not move the new attempt). ``attempts`` is kept: it counts
+        calls to the channel, ever. How many."""
+        ...
+
+    def preview_recipient(self, campaign: Campaign) -> Contact | None:
+        """The recipient of ``campaign`` with the lowest id, or ``None`` when there is none."""
+        ...
+
+    def count_recipients(self, campaign: Campaign) -> int:
+        """How many deliveries a first ``snapshot`` of ``campaign`` would add now."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over the repositories; rolls back unless ``commit()`` was called."""
 
@@ -240,6 +293,7 @@ class UnitOfWork(Protocol):
     contacts: ContactRepository
     imports: ImportRepository
     campaigns: CampaignRepository
+    deliveries: DeliveryRepository
 
     def __enter__(self) -> Self: ...
 

@@ -16,12 +16,14 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
     true,
 )
 
 from nexus_adapters.sql.types import UTCDateTime
 from nexus_core.domain.audience import CHANNELS
 from nexus_core.domain.campaign_status import CAMPAIGN_STATUSES
+from nexus_core.domain.deliveries import DELIVERY_STATUSES
 
 metadata = MetaData(
     naming_convention={
@@ -226,4 +228,49 @@ campaigns = Table(
     # The status filter in the list's order, and the counts by status (from the index alone).
     Index("ix_campaigns_user_id_status", "user_id", "status", "created_at", "id"),
     sqlite_autoincrement=True,  # never reuse a deleted campaign's id, as PostgreSQL doesn't
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("campaign_id", Integer, ForeignKey("campaigns.id", ondelete="CASCADE"), nullable=False),
+    # The campaign's owner, copied: the dispatcher paces each user's sending by it.
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    # NULL once the contact is deleted: the delivery stays, with its snapshot, for the counts.
+    Column("contact_id", Integer, ForeignKey("contacts.id", ondelete="SET NULL")),
+    # Snapshots, taken when sending starts: the address for the channel (``Delivery.to``;
+    # not named "to", a reserved word in SQL) and the name.
+    Column("address", String(254), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("error", Text),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("provider_message_id", String(255)),
+    Column("next_attempt_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    # A CHECK, as for campaigns: the dispatcher writes statuses with set-based SQL.
+    _one_of("status", DELIVERY_STATUSES),
+    # Nobody messaged twice for one campaign: a repeated snapshot inserts nothing. Deleted
+    # contacts' NULLs never collide.
+    UniqueConstraint("campaign_id", "contact_id"),
+    # The pages (campaign, status filter, id order) and the recounts by status.
+    Index("ix_deliveries_campaign_id_status", "campaign_id", "status", "id"),
+    # The dispatcher's claim of due work: pending deliveries by due time.
+    Index(
+        "ix_deliveries_due",
+        "next_attempt_at",
+        postgresql_where=text("status = 'pending'"),
+        sqlite_where=text("status = 'pending'"),
+    ),
+    # Receipts find their delivery by the channel's message id, unique once known.
+    Index(
+        "ix_deliveries_provider_message_id",
+        "provider_message_id",
+        unique=True,
+        postgresql_where=text("provider_message_id IS NOT NULL"),
+        sqlite_where=text("provider_message_id IS NOT NULL"),
+    ),
+    sqlite_autoincrement=True,
 )

@@ -18,6 +18,7 @@ from nexus_adapters.sql.engine import (
 )
 from nexus_adapters.sql.repositories.campaigns import SqlCampaigns
 from nexus_adapters.sql.repositories.contacts import ContactPage, SqlContacts
+from nexus_adapters.sql.repositories.deliveries import SqlDeliveries
 from nexus_adapters.sql.repositories.import_history import SqlImportHistory
 from nexus_adapters.sql.repositories.rate_counters import SqlRateCounters
 from nexus_adapters.sql.repositories.sessions import SqlSessions
@@ -28,6 +29,7 @@ from nexus_core.domain.users import User
 from nexus_core.ports import (
     CampaignRepository,
     ContactRepository,
+    DeliveryRepository,
     ImportRepository,
     RateCounterRepository,
     SecretBox,
@@ -81,6 +83,7 @@ class SqlUnitOfWork:
     contacts: ContactRepository
     imports: ImportRepository
     campaigns: CampaignRepository
+    deliveries: DeliveryRepository
 
     _transaction: RootTransaction | None
 
@@ -184,6 +187,7 @@ _REPOSITORIES: dict[str, Callable[[SqlUnitOfWork], object]] = {
     "contacts": lambda uow: SqlContacts(uow._connection, pages_seen=uow._contact_pages_seen),
     "imports": lambda uow: SqlImportHistory(uow._connection),
     "campaigns": lambda uow: SqlCampaigns(uow._connection),
+    "deliveries": lambda uow: SqlDeliveries(uow._connection),
 }
 
 

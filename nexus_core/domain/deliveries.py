@@ -19,6 +19,7 @@ import dataclasses
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 DeliveryStatus = Literal["pending", "sent", "delivered", "read", "failed", "skipped"]
@@ -48,6 +49,32 @@ def after_receipt(current: DeliveryStatus, receipt: ReceiptStatus) -> DeliverySt
     if receipt == "failed":
         return "failed" if current in _MAY_FAIL else None
     return receipt if _PROGRESS[receipt] > _PROGRESS[current] else None
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One campaign's message to one recipient: the row the dispatcher works through.
+
+    ``to`` and ``name`` are snapshots of the contact's address for the campaign's channel and
+    of its name, taken when the campaign started (the message is rendered from them, even if
+    the contact changes later). ``contact_id`` is ``None`` once the contact is deleted.
+    ``attempts`` counts calls to the channel. A ``pending`` delivery is due at
+    ``next_attempt_at``; other statuses have none.
+    """
+
+    id: int
+    campaign_id: int
+    user_id: int
+    contact_id: int | None
+    to: str
+    name: str
+    status: DeliveryStatus
+    error: str | None
+    attempts: int
+    provider_message_id: str | None
+    next_attempt_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
 
 
 @dataclass(frozen=True, slots=True)

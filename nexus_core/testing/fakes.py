@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, BinaryIO, Self
 
+from nexus_core.domain.audience import address_for, recipients
 from nexus_core.domain.campaign_status import CAMPAIGN_STATUSES, CampaignStatus
 from nexus_core.domain.campaigns import Campaign, CampaignDraft
 from nexus_core.domain.contact_files import ContactTable, FileType, SourceRow, UnreadableFile
@@ -27,6 +28,12 @@ from nexus_core.domain.contact_records import (
     revised,
 )
 from nexus_core.domain.contacts import ContactDraft
+from nexus_core.domain.deliveries import (
+    Delivery,
+    DeliveryCounts,
+    DeliveryStatus,
+    count_deliveries,
+)
 from nexus_core.domain.import_history import ImportCounts, ImportedFile, ImportStatus
 from nexus_core.domain.rate_limits import WindowCount
 from nexus_core.domain.sessions import Session
@@ -54,6 +61,7 @@ class _State:
     contacts: dict[int, Contact] = dataclasses.field(default_factory=dict)
     imports: dict[int, ImportedFile] = dataclasses.field(default_factory=dict)
     campaigns: dict[int, Campaign] = dataclasses.field(default_factory=dict)
+    deliveries: dict[int, Delivery] = dataclasses.field(default_factory=dict)
     # A plain int, not itertools.count: the unit of work deep-copies the state, and copying
     # itertools objects is deprecated since Python 3.12 and gone in 3.14.
     last_id: int = 0
@@ -120,7 +128,13 @@ class FakeUsers:
 
     def delete(self, user_id: int) -> None:
         self._s.users.pop(user_id, None)
-        for owned in (self._s.sessions, self._s.contacts, self._s.imports, self._s.campaigns):
+        for owned in (
+            self._s.sessions,
+            self._s.contacts,
+            self._s.imports,
+            self._s.campaigns,
+            self._s.deliveries,
+        ):
             for doomed in [key for key, value in owned.items() if value.user_id == user_id]:
                 del owned[doomed]
 
@@ -266,6 +280,9 @@ class FakeContacts:
         if self.get(user_id, contact_id) is None:
             return False
         del self._s.contacts[contact_id]
+        for delivery in list(self._s.deliveries.values()):  # ON DELETE SET NULL
+            if delivery.contact_id == contact_id:
+                self._s.deliveries[delivery.id] = dataclasses.replace(delivery, contact_id=None)
         return True
 
     def delete_many(self, user_id: int, contact_ids: Collection[int]) -> int:
@@ -400,6 +417,9 @@ class FakeCampaigns:
         if self.get(user_id, campaign_id) is None:
             return False
         del self._s.campaigns[campaign_id]
+        for delivery in list(self._s.deliveries.values()):  # ON DELETE CASCADE
+            if delivery.campaign_id == campaign_id:
+                del self._s.deliveries[delivery.id]
         return True
 
     def _mine(self, user_id: int) -> list[Campaign]:
@@ -425,6 +445,105 @@ class FakeCampaigns:
         return {name: sum(getattr(c, name) for c in mine) for name in CAMPAIGN_COUNTER_FIELDS}
 
 
+class FakeDeliveries:
+    """Recipients by ``audience.recipients`` itself: the reference the SQL is tested against."""
+
+    def __init__(self, state: _State) -> None:
+        self._s = state
+
+    def _recipients(self, campaign: Campaign) -> list[Contact]:
+        mine = sorted(
+            (c for c in self._s.contacts.values() if c.user_id == campaign.user_id),
+            key=lambda contact: contact.id,
+        )
+        return list(recipients(campaign.audience, campaign.channel, mine))
+
+    def _of(self, campaign_id: int) -> list[Delivery]:
+        return sorted(
+            (d for d in self._s.deliveries.values() if d.campaign_id == campaign_id),
+            key=lambda delivery: delivery.id,
+        )
+
+    def snapshot(self, campaign: Campaign, now: datetime) -> int:
+        reached = {d.contact_id for d in self._of(campaign.id)}
+        added = 0
+        for contact in self._recipients(campaign):
+            if contact.id in reached:
+                continue
+            address = address_for(contact, campaign.channel)
+            assert address is not None  # a recipient has one
+            delivery = Delivery(
+                id=self._s.next_id(),
+                campaign_id=campaign.id,
+                user_id=campaign.user_id,
+                contact_id=contact.id,
+                to=address,
+                name=contact.name,
+                status="pending",
+                error=None,
+                attempts=0,
+                provider_message_id=None,
+                next_attempt_at=now,
+                created_at=now,
+                updated_at=now,
+            )
+            self._s.deliveries[delivery.id] = delivery
+            added += 1
+        return added
+
+    def page(
+        self,
+        user_id: int,
+        campaign_id: int,
+        status: DeliveryStatus | None,
+        page: int,
+        per_page: int,
+    ) -> tuple[list[Delivery], int]:
+        matching = [
+            d
+            for d in self._of(campaign_id)
+            if d.user_id == user_id and (status is None or d.status == status)
+        ]
+        offset = (page - 1) * per_page
+        return matching[offset : offset + per_page], len(matching)
+
+    def counts(self, campaign_id: int) -> DeliveryCounts:
+        return count_deliveries(d.status for d in self._of(campaign_id))
+
+    def _move(self, campaign_id: int, current: DeliveryStatus, **changes: Any) -> int:
+        moving = [d for d in self._of(campaign_id) if d.status == current]
+        for delivery in moving:
+            self._s.deliveries[delivery.id] = dataclasses.replace(delivery, **changes)
+        return len(moving)
+
+    def skip_pending(self, campaign_id: int, error: str, now: datetime) -> int:
+        return self._move(
+            campaign_id,
+            "pending",
+            status="skipped",
+            error=error,
+            next_attempt_at=None,
+            updated_at=now,
+        )
+
+    def reset_failed(self, campaign_id: int, now: datetime) -> int:
+        return self._move(
+            campaign_id,
+            "failed",
+            status="pending",
+            error=None,
+            provider_message_id=None,
+            next_attempt_at=now,
+            updated_at=now,
+        )
+
+    def preview_recipient(self, campaign: Campaign) -> Contact | None:
+        return next(iter(self._recipients(campaign)), None)
+
+    def count_recipients(self, campaign: Campaign) -> int:
+        return len(self._recipients(campaign))
+
+
 class FakeUnitOfWork:
     """Works on a copy of the state and publishes it only on ``commit()``."""
 
@@ -439,6 +558,7 @@ class FakeUnitOfWork:
         self.contacts = FakeContacts(self._state)
         self.imports = FakeImports(self._state)
         self.campaigns = FakeCampaigns(self._state)
+        self.deliveries = FakeDeliveries(self._state)
         return self
 
     def __exit__(

@@ -26,6 +26,7 @@ APPLICATION_TABLES = {
     "contacts",
     "contact_imports",
     "campaigns",
+    "deliveries",
 }
 
 
