@@ -19,6 +19,7 @@ from nexus_core.domain.contact_records import Contact, ContactSource, ContactSta
 from nexus_core.domain.contacts import ContactDraft
 from nexus_core.domain.deliveries import Delivery, DeliveryCounts, DeliveryStatus
 from nexus_core.domain.import_history import ImportCounts, ImportedFile, ImportStatus
+from nexus_core.domain.outbound import ChannelAccount, OutboundMessage, SendResult
 from nexus_core.domain.rate_limits import WindowCount
 from nexus_core.domain.sessions import Session
 from nexus_core.domain.users import Registration, User
@@ -282,6 +283,19 @@ class DeliveryRepository(Protocol):
     def count_recipients(self, campaign: Campaign) -> int:
         """How many deliveries a first ``snapshot`` of ``campaign`` would add now."""
         ...
+
+
+class MessageChannel(Protocol):
+    """A way out for messages: the WhatsApp Cloud API or SMTP.
+
+    ``send`` never raises for a channel failure (refused, unreachable, timed out, dropped): it
+    classifies it in the ``SendResult`` (API.md, "Channels and delivery receipts"), and an
+    outcome it cannot know (the request left, no answer came) is ``unknown_outcome``, never
+    ``retryable``. It raises only for programming errors, such as a message of another channel.
+    Safe to call from several threads at once.
+    """
+
+    def send(self, account: ChannelAccount, message: OutboundMessage) -> SendResult: ...
 
 
 class UnitOfWork(Protocol):

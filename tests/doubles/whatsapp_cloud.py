@@ -1,0 +1,182 @@
+"""A WhatsApp Cloud API double: a real HTTP/1.1 server (keep-alive, one thread per connection)
+answering ``POST /{version}/{phone_number_id}/messages`` in the Cloud API's wire format.
+
+Every request is recorded (path, headers with lower-case names, JSON body). Answers are
+scripted per recipient (the body's ``to``): ``double.script("5491155550000", reply, …)`` gives
+those replies in order, then successes. A ``Reply`` may wait before answering (``delay``) or
+close the connection without answering (``drop``). Usage::
+
+    with WhatsAppCloudDouble() as cloud:
+        cloud.script("34600111222", cloud_error(131026))
+        channel = WhatsAppCloudChannel(cloud.base_url)
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Self
+
+API_VERSION = "v21.0"
+
+# The HTTP status the Cloud API pairs with each error code the tests use.
+STATUS_OF_CODE = {
+    190: 401,
+    0: 401,
+    10: 403,
+    130429: 429,
+    131056: 429,
+    131016: 503,
+    131000: 500,
+    131057: 503,
+    131026: 400,
+    131050: 400,
+    100: 400,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One scripted answer: ``status`` with ``body`` (a JSON value, or raw bytes), or a wait of
+    ``delay`` seconds first, or (``drop``) the connection closed with no answer at all.
+    ``body=None`` with a 2xx status is a success naming the recipient and a fresh ``wamid``."""
+
+    status: int = 200
+    body: Any = None
+    delay: float = 0.0
+    drop: bool = False
+
+
+def success(message_id: str) -> Reply:
+    """A success carrying ``message_id`` (the recipient is filled in from the request)."""
+    return Reply(200, {"messages": [{"id": message_id}]})
+
+
+def cloud_error(code: int, status: int | None = None, *, subcode: int | None = None) -> Reply:
+    """An error body as the Graph API writes it, with the status it pairs with ``code``."""
+    error: dict[str, Any] = {
+        "message": f"(#{code}) scripted error",
+        "type": "OAuthException",
+        "code": code,
+        "fbtrace_id": "AbCdEfGhIjK",
+    }
+    if subcode is not None:
+        error["error_subcode"] = subcode
+    return Reply(status or STATUS_OF_CODE.get(code, 400), {"error": error})
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedRequest:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+
+
+class WhatsAppCloudDouble:
+    def __init__(self) -> None:
+        self.requests: list[RecordedRequest] = []
+        self._scripts: defaultdict[str, deque[Reply]] = defaultdict(deque)
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(self))
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/{API_VERSION}"
+
+    def script(self, to: str, *replies: Reply) -> None:
+        """Answer the next requests to ``to`` (without ``+``) with ``replies``, in order."""
+        with self._lock:
+            self._scripts[to].extend(replies)
+
+    def reset(self) -> None:
+        """Forget the requests and the scripts (one double serving several tests)."""
+        with self._lock:
+            self.requests.clear()
+            self._scripts.clear()
+
+    def start(self) -> Self:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _record(self, request: RecordedRequest) -> Reply:
+        to = request.body.get("to") if isinstance(request.body, dict) else None
+        with self._lock:
+            self.requests.append(request)
+            queue = self._scripts.get(str(to))
+            reply = queue.popleft() if queue else Reply()
+        if 200 <= reply.status < 300 and not reply.drop:
+            given = reply.body["messages"][0]["id"] if isinstance(reply.body, dict) else None
+            message_id = given or f"wamid.HBgL{next(self._ids):08d}"
+            body = {
+                "messaging_product": "whatsapp",
+                "contacts": [{"input": to, "wa_id": to}],
+                "messages": [{"id": message_id}],
+            }
+            return Reply(reply.status, body, reply.delay)
+        return reply
+
+
+def _handler_class(double: WhatsAppCloudDouble) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as the channel pools connections
+
+        def do_POST(self) -> None:
+            raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            try:
+                body: Any = json.loads(raw)
+            except ValueError:
+                body = raw
+            headers = {name.lower(): value for name, value in self.headers.items()}
+            reply = double._record(RecordedRequest("POST", self.path, headers, body))
+            parts = self.path.strip("/").split("/")
+            if len(parts) != 3 or parts[0] != API_VERSION or parts[2] != "messages":
+                reply = cloud_error(100, 400)
+            if reply.delay:
+                time.sleep(reply.delay)
+            if reply.drop:
+                self.close_connection = True
+                return
+            content = reply.body if isinstance(reply.body, bytes) else json.dumps(reply.body)
+            payload = content if isinstance(content, bytes) else content.encode()
+            try:
+                self.send_response(reply.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+            except OSError:  # the client gave up waiting (a timeout test)
+                self.close_connection = True
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet: the tests read ``double.requests`` instead."""
+
+    return Handler
