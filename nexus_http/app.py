@@ -17,6 +17,7 @@ from litestar.types import Message, Scope
 from nexus_adapters.bootstrap import Adapters, build_adapters
 from nexus_adapters.config import Settings
 from nexus_http.controllers.auth import AuthController
+from nexus_http.controllers.campaign_actions import CampaignActionsController
 from nexus_http.controllers.campaigns import CampaignsController
 from nexus_http.controllers.contacts import ContactsController
 from nexus_http.controllers.imports import ImportsController
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None, adapters: Adapters | None = Non
             ContactsController,
             ImportsController,
             CampaignsController,
+            CampaignActionsController,
             OperationsController,
         ],
         exception_handlers=EXCEPTION_HANDLERS,

@@ -195,6 +195,18 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "La campaña no tiene envíos fallidos que reintentar",
         "The campaign has no failed deliveries to retry",
     ),
+    "campaign.channel_not_configured": (
+        "Configura las credenciales del canal de la campaña en tu perfil antes de enviarla",
+        "Set up the credentials of the campaign's channel in your profile before sending it",
+    ),
+    "campaign.audience_empty": (
+        "La audiencia no tiene ningún contacto activo, sin baja y con dirección para el canal",
+        "The audience has no active, subscribed contact with an address for the channel",
+    ),
+    "delivery.status_invalid": (
+        "El estado del envío no es válido",
+        "The delivery status is not valid",
+    ),
     # Imports
     "import.unreadable": ("No se pudo leer el archivo", "The file could not be read"),
     "import.empty": ("El archivo está vacío", "The file is empty"),
@@ -273,6 +285,15 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "ok.campaign_created": ("Campaña creada correctamente", "Campaign created"),
     "ok.campaign_updated": ("Campaña actualizada correctamente", "Campaign updated"),
     "ok.campaign_deleted": ("Campaña eliminada correctamente", "Campaign deleted"),
+    "ok.campaign_sent": ("Envío de la campaña iniciado", "Campaign sending started"),
+    "ok.campaign_scheduled": ("Campaña programada correctamente", "Campaign scheduled"),
+    "ok.campaign_paused": ("Campaña pausada", "Campaign paused"),
+    "ok.campaign_resumed": ("Campaña reanudada", "Campaign resumed"),
+    "ok.campaign_cancelled": ("Campaña cancelada", "Campaign cancelled"),
+    "ok.campaign_retrying": (
+        "Los envíos fallidos se reintentarán",
+        "The failed deliveries will be retried",
+    ),
     "ok.imported": (
         "Importación completada: {imported} nuevos, {updated} actualizados, "
         "{duplicate} duplicados, {invalid} no válidos",

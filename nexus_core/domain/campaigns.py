@@ -47,7 +47,7 @@ from nexus_core.errors import Collector, ValidationFailed
 MediaType = Literal["image", "video", "document", "audio"]
 MEDIA_TYPES: tuple[MediaType, ...] = ("image", "video", "document", "audio")
 
-SUBJECT_MAX = 255
+SUBJECT_MAX = 200  # API.md: user and campaign name, company, subject at most 200
 MESSAGE_MAX = 4096  # the WhatsApp Cloud API's limit for a text message's body
 MEDIA_URL_MAX = 2048
 TEMPLATE_NAME_MAX = 512  # Meta's limit for a message template's name

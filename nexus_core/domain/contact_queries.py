@@ -116,7 +116,9 @@ def _at_least_one(raw: str, clamp: int) -> int:
     return clamp if len(digits) > _DIGITS_KEPT else min(int(digits), clamp)
 
 
-def _page_fields(params: Mapping[str, str], errors: Collector) -> PageRequest:
+def collect_page_request(params: Mapping[str, str], errors: Collector) -> PageRequest:
+    """``parse_page_request`` for a query with more parameters: its problems go to ``errors``
+    (a default page stands in), so that every bad parameter is reported at once."""
     page = errors.check("page", lambda: _optional_number(params, "page", PAGE_MAX))
     per_page = errors.check("per_page", lambda: _optional_number(params, "per_page", PER_PAGE_MAX))
     return PageRequest(page or 1, per_page or PER_PAGE_DEFAULT)
@@ -131,7 +133,7 @@ def parse_page_request(params: Mapping[str, str]) -> PageRequest:
     """``page`` (from 1) and ``per_page`` (default 20, larger than 100 read as 100) from a
     query string; a value that is not an integer, or is below 1, is a field error."""
     errors = Collector()
-    request = _page_fields(params, errors)
+    request = collect_page_request(params, errors)
     errors.raise_if_any()
     return request
 
@@ -166,7 +168,7 @@ def parse_contact_query(params: Mapping[str, str]) -> ContactQuery:
     """A list query from its parameters; every bad one is reported at once, unknown ones
     are ignored. ``tags`` (comma-separated) follows the tag rules of a contact."""
     errors = Collector()
-    pages = _page_fields(params, errors)
+    pages = collect_page_request(params, errors)
     search = errors.check("search", lambda: _search(params))
     status = errors.check("status", lambda: _status(params))
     tags = errors.check("tags", lambda: _tags(params))

@@ -20,7 +20,7 @@ from nexus_core.domain.campaigns import (
     revised,
     validate_campaign,
 )
-from nexus_core.domain.contact_queries import PageRequest, parse_page_request
+from nexus_core.domain.contact_queries import PageRequest, collect_page_request
 from nexus_core.domain.identifiers import could_exist
 from nexus_core.domain.pagination import Page
 from nexus_core.errors import Collector, NotFound, ValidationFailed
@@ -61,11 +61,7 @@ def _status_filter(params: Mapping[str, str]) -> CampaignStatus | None:
 
 def _list_query(params: Mapping[str, str]) -> tuple[PageRequest, CampaignStatus | None]:
     errors = Collector()
-    pages = PageRequest()
-    try:
-        pages = parse_page_request(params)
-    except ValidationFailed as failure:
-        errors.errors.extend(failure.errors)
+    pages = collect_page_request(params, errors)
     status = errors.check("status", lambda: _status_filter(params))
     errors.raise_if_any()
     return pages, status
