@@ -17,7 +17,13 @@ from nexus_core.domain.contact_imports import ImportedRow, OnDuplicate, Settleme
 from nexus_core.domain.contact_queries import ContactQuery
 from nexus_core.domain.contact_records import Contact, ContactSource, ContactStats
 from nexus_core.domain.contacts import ContactDraft
-from nexus_core.domain.deliveries import Delivery, DeliveryCounts, DeliveryStatus
+from nexus_core.domain.deliveries import (
+    ClaimedDelivery,
+    Delivery,
+    DeliveryCounts,
+    DeliveryStatus,
+    ReceiptStatus,
+)
 from nexus_core.domain.import_history import ImportCounts, ImportedFile, ImportStatus
 from nexus_core.domain.outbound import ChannelAccount, OutboundMessage, SendResult
 from nexus_core.domain.rate_limits import WindowCount
@@ -266,7 +272,8 @@ class DeliveryRepository(Protocol):
 
     def skip_pending(self, campaign_id: int, error: str, now: datetime) -> int:
         """Cancel what is still to send: every ``pending`` delivery of the campaign turns
-        ``skipped`` with ``error``, updated ``now``, due never. How many."""
+        ``skipped`` with ``error``, updated ``now``, due never. Leased ones (being sent) are
+        left to their workers' ``record_outcome`` (or ``reap_expired``). How many."""
         ...
 
     def reset_failed(self, campaign_id: int, now: datetime) -> int:
@@ -282,6 +289,68 @@ class DeliveryRepository(Protocol):
 
     def count_recipients(self, campaign: Campaign) -> int:
         """How many deliveries a first ``snapshot`` of ``campaign`` would add now."""
+        ...
+
+    # -- the sending queue (the dispatcher's; each call is its own short write unit of work) --
+
+    def claim_due(
+        self, now: datetime, lease_seconds: float, limit: int, worker_id: str
+    ) -> list[ClaimedDelivery]:
+        """Claim up to ``limit`` deliveries to send now, oldest due first.
+
+        Claimable: ``pending``, due (``next_attempt_at <= now``), not leased, of an
+        ``active`` campaign (paused, cancelled … campaigns are never claimed), of a contact
+        still there and not opted out, and of a user whose pace allows a message now. At most
+        one delivery per user per call: the user's next message may then leave no sooner than
+        ``send_rate.spacing(send_rate_per_minute)`` after ``now`` (kept in the database, so
+        the pace holds across workers). Each claimed delivery stays ``pending``, gets a lease
+        (``worker_id``, until ``now + lease_seconds``) and one more ``attempts``. Due pending
+        deliveries of active campaigns whose contact is deleted or opted out are ``skipped``
+        (error ``opted_out``) instead, and not returned. Concurrent claimers never get the
+        same delivery."""
+        ...
+
+    def record_outcome(
+        self,
+        delivery_id: int,
+        worker_id: str,
+        status: DeliveryStatus,
+        error: str | None,
+        provider_message_id: str | None,
+        next_attempt_at: datetime | None,
+        now: datetime,
+    ) -> bool:
+        """Record what the channel answered for a delivery ``worker_id`` claimed: ``status``
+        (``sent``, ``failed``, or ``pending`` to try again at ``next_attempt_at``), ``error``
+        and ``provider_message_id``; the lease ends and the campaign's counters follow. False,
+        changing nothing, when the delivery is no longer leased by ``worker_id`` (its lease
+        was reaped)."""
+        ...
+
+    def reap_expired(self, now: datetime) -> int:
+        """Deliveries whose lease expired by ``now`` (their worker died mid-send) turn
+        ``failed`` with error ``unknown_outcome``: the message may have left, so they are never
+        sent again by themselves. Counters follow. How many."""
+        ...
+
+    def complete_finished(self, now: datetime) -> list[int]:
+        """Every ``active`` campaign with no ``pending`` delivery (leased ones count as
+        pending) turns ``completed``, completed and updated ``now``. Their ids."""
+        ...
+
+    def fail_campaign(self, campaign_id: int, error: str, now: datetime) -> bool:
+        """The channel refused the credentials: an ``active`` campaign turns ``failed``
+        (updated ``now``) and its pending, unleased deliveries ``failed`` with ``error``
+        (leased ones are mid-send: their workers record them). False, changing nothing,
+        when the campaign is not active."""
+        ...
+
+    def apply_receipt(
+        self, provider_message_id: str, receipt: ReceiptStatus, now: datetime
+    ) -> bool:
+        """A status callback for the message ``provider_message_id``: the delivery's status
+        moves as ``after_receipt`` says (never backwards), updated ``now``, and the counters
+        follow. False when no delivery has that id or the receipt changes nothing."""
         ...
 
 

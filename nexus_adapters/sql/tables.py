@@ -69,6 +69,9 @@ users = Table(
     # Set anew by every transaction that changes the user's contacts (``SqlContacts``): what
     # a process remembers of those contacts is good while this reads the same.
     Column("contacts_version", BigInteger, nullable=False, server_default="0"),
+    # The dispatcher's pace: the earliest moment the user's next message may be claimed
+    # (NULL: no message claimed yet). Advanced by ``spacing(send_rate_per_minute)`` per claim.
+    Column("dispatch_next_at", UTCDateTime),
     sqlite_autoincrement=True,  # never reuse a deleted user's id, as PostgreSQL doesn't
 )
 
@@ -250,6 +253,10 @@ deliveries = Table(
     Column("next_attempt_at", UTCDateTime),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # The dispatcher's lease on a pending delivery it is sending: which worker, until when.
+    # A leased delivery is never claimed again; an expired lease is reaped (unknown_outcome).
+    Column("claimed_by", String(200)),
+    Column("lease_expires_at", UTCDateTime),
     # A CHECK, as for campaigns: the dispatcher writes statuses with set-based SQL.
     _one_of("status", DELIVERY_STATUSES),
     # Nobody messaged twice for one campaign: a repeated snapshot inserts nothing. Deleted
@@ -263,6 +270,13 @@ deliveries = Table(
         "next_attempt_at",
         postgresql_where=text("status = 'pending'"),
         sqlite_where=text("status = 'pending'"),
+    ),
+    # The reaper's search for expired leases: only leased rows are indexed.
+    Index(
+        "ix_deliveries_lease_expires_at",
+        "lease_expires_at",
+        postgresql_where=text("claimed_by IS NOT NULL"),
+        sqlite_where=text("claimed_by IS NOT NULL"),
     ),
     # Receipts find their delivery by the channel's message id, unique once known.
     Index(

@@ -22,6 +22,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from nexus_core.domain.audience import Channel
+from nexus_core.domain.campaigns import MediaType, WhatsAppTemplate
+
 DeliveryStatus = Literal["pending", "sent", "delivered", "read", "failed", "skipped"]
 DELIVERY_STATUSES: tuple[DeliveryStatus, ...] = (
     "pending",
@@ -148,3 +151,41 @@ def counter_changes(old: DeliveryStatus | None, new: DeliveryStatus) -> dict[str
     for name in _COUNTED_IN[old] if old is not None else ():
         changes[name] = changes.get(name, 0) - 1
     return {name: delta for name, delta in changes.items() if delta}
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedDelivery:
+    """A delivery the dispatcher has claimed, with what sending it needs.
+
+    ``delivery`` is the row as claimed: still ``pending``, its ``attempts`` already counting
+    the call about to be made (the attempt is recorded before the channel is called: send at
+    most once). The campaign's content is copied as it was at claim time; ``phone`` and
+    ``email`` are the contact's current ones, for the ``{phone}`` and ``{email}``
+    placeholders (``delivery.to`` is the snapshot the message goes to). The claim holds until
+    ``lease_expires_at``: after that, the delivery is reaped as ``unknown_outcome``.
+    """
+
+    delivery: Delivery
+    worker_id: str
+    lease_expires_at: datetime
+    channel: Channel
+    subject: str | None
+    message: str
+    media_url: str | None
+    media_type: MediaType | None
+    whatsapp_template: WhatsAppTemplate | None
+    phone: str | None
+    email: str | None
+
+    @property
+    def user_id(self) -> int:
+        """The campaign's owner, whose credentials and pace the sending uses."""
+        return self.delivery.user_id
+
+    @property
+    def to(self) -> str:
+        return self.delivery.to
+
+    @property
+    def name(self) -> str:
+        return self.delivery.name

@@ -14,7 +14,7 @@ from types import TracebackType
 from typing import Any, BinaryIO, Self
 
 from nexus_core.domain.audience import address_for, recipients
-from nexus_core.domain.campaign_status import CAMPAIGN_STATUSES, CampaignStatus
+from nexus_core.domain.campaign_status import CAMPAIGN_STATUSES, CampaignStatus, next_status
 from nexus_core.domain.campaigns import Campaign, CampaignDraft
 from nexus_core.domain.contact_files import ContactTable, FileType, SourceRow, UnreadableFile
 from nexus_core.domain.contact_import_plan import batch_keys, plan_import
@@ -29,13 +29,18 @@ from nexus_core.domain.contact_records import (
 )
 from nexus_core.domain.contacts import ContactDraft
 from nexus_core.domain.deliveries import (
+    ClaimedDelivery,
     Delivery,
     DeliveryCounts,
     DeliveryStatus,
+    ReceiptStatus,
+    after_receipt,
     count_deliveries,
+    counter_changes,
 )
 from nexus_core.domain.import_history import ImportCounts, ImportedFile, ImportStatus
 from nexus_core.domain.rate_limits import WindowCount
+from nexus_core.domain.send_rate import spacing
 from nexus_core.domain.sessions import Session
 from nexus_core.domain.users import Credentials, Preferences, Registration, User
 from nexus_core.errors import Conflict
@@ -62,6 +67,9 @@ class _State:
     imports: dict[int, ImportedFile] = dataclasses.field(default_factory=dict)
     campaigns: dict[int, Campaign] = dataclasses.field(default_factory=dict)
     deliveries: dict[int, Delivery] = dataclasses.field(default_factory=dict)
+    # The dispatcher's: delivery id → (worker id, lease expiry); user id → next claim time.
+    leases: dict[int, tuple[str, datetime]] = dataclasses.field(default_factory=dict)
+    dispatch_next_at: dict[int, datetime] = dataclasses.field(default_factory=dict)
     # A plain int, not itertools.count: the unit of work deep-copies the state, and copying
     # itertools objects is deprecated since Python 3.12 and gone in 3.14.
     last_id: int = 0
@@ -517,14 +525,14 @@ class FakeDeliveries:
         return len(moving)
 
     def skip_pending(self, campaign_id: int, error: str, now: datetime) -> int:
-        return self._move(
-            campaign_id,
-            "pending",
-            status="skipped",
-            error=error,
-            next_attempt_at=None,
-            updated_at=now,
-        )
+        moving = [
+            d for d in self._of(campaign_id) if d.status == "pending" and d.id not in self._s.leases
+        ]
+        for delivery in moving:
+            self._s.deliveries[delivery.id] = dataclasses.replace(
+                delivery, status="skipped", error=error, next_attempt_at=None, updated_at=now
+            )
+        return len(moving)
 
     def reset_failed(self, campaign_id: int, now: datetime) -> int:
         return self._move(
@@ -542,6 +550,187 @@ class FakeDeliveries:
 
     def count_recipients(self, campaign: Campaign) -> int:
         return len(self._recipients(campaign))
+
+    # -- the sending queue: ``SqlDeliveryQueue``'s semantics, without its locks --------------
+
+    def _shift(self, campaign_id: int, changes: dict[str, int], times: int = 1) -> None:
+        campaign = self._s.campaigns.get(campaign_id)
+        if campaign is None or not changes or times == 0:
+            return
+        self._s.campaigns[campaign_id] = dataclasses.replace(
+            campaign,
+            **{name: getattr(campaign, name) + delta * times for name, delta in changes.items()},
+        )
+
+    def _move_one(
+        self, delivery: Delivery, status: DeliveryStatus, now: datetime, **changes: Any
+    ) -> None:
+        self._s.deliveries[delivery.id] = dataclasses.replace(
+            delivery, status=status, updated_at=now, **changes
+        )
+        self._s.leases.pop(delivery.id, None)
+        self._shift(delivery.campaign_id, counter_changes(delivery.status, status))
+
+    def _waiting(self, user_id: int, now: datetime) -> list[Delivery]:
+        """The user's pending, due, unleased deliveries of active campaigns, oldest first."""
+        found = []
+        for d in self._s.deliveries.values():
+            campaign = self._s.campaigns.get(d.campaign_id)
+            if (
+                d.user_id == user_id
+                and d.status == "pending"
+                and d.next_attempt_at is not None
+                and d.next_attempt_at <= now
+                and d.id not in self._s.leases
+                and campaign is not None
+                and campaign.status == "active"
+            ):
+                found.append(d)
+        return sorted(found, key=lambda d: (d.next_attempt_at or now, d.id))
+
+    def claim_due(
+        self, now: datetime, lease_seconds: float, limit: int, worker_id: str
+    ) -> list[ClaimedDelivery]:
+        if limit <= 0:
+            return []
+        lease_until = now + timedelta(seconds=lease_seconds)
+        ready = []
+        for user_id in self._s.users:
+            next_at = self._s.dispatch_next_at.get(user_id)
+            waiting = self._waiting(user_id, now)
+            if waiting and (next_at is None or next_at <= now):
+                ready.append((waiting[0].next_attempt_at or now, user_id))
+        claimed: list[ClaimedDelivery] = []
+        skipped = 0
+        for _, user_id in sorted(ready)[:limit]:
+            for delivery in self._waiting(user_id, now):
+                contact = (
+                    None
+                    if delivery.contact_id is None
+                    else self._s.contacts.get(delivery.contact_id)
+                )
+                if contact is None or contact.opted_out:
+                    if skipped >= limit:
+                        break
+                    skipped += 1
+                    self._move_one(
+                        delivery, "skipped", now, error="opted_out", next_attempt_at=None
+                    )
+                    continue
+                campaign = self._s.campaigns[delivery.campaign_id]
+                taken = dataclasses.replace(
+                    delivery, attempts=delivery.attempts + 1, updated_at=now
+                )
+                self._s.deliveries[delivery.id] = taken
+                self._s.leases[delivery.id] = (worker_id, lease_until)
+                rate = self._s.users[user_id].preferences.send_rate_per_minute
+                self._s.dispatch_next_at[user_id] = now + spacing(rate)
+                claimed.append(
+                    ClaimedDelivery(
+                        delivery=taken,
+                        worker_id=worker_id,
+                        lease_expires_at=lease_until,
+                        channel=campaign.channel,
+                        subject=campaign.subject,
+                        message=campaign.message,
+                        media_url=campaign.media_url,
+                        media_type=campaign.media_type,
+                        whatsapp_template=campaign.whatsapp_template,
+                        phone=contact.phone,
+                        email=contact.email,
+                    )
+                )
+                break
+        claimed.sort(key=lambda c: (c.delivery.next_attempt_at or now, c.delivery.id))
+        return claimed
+
+    def record_outcome(
+        self,
+        delivery_id: int,
+        worker_id: str,
+        status: DeliveryStatus,
+        error: str | None,
+        provider_message_id: str | None,
+        next_attempt_at: datetime | None,
+        now: datetime,
+    ) -> bool:
+        if status == "pending" and next_attempt_at is None:
+            raise ValueError("a delivery tried again needs its next_attempt_at")
+        lease = self._s.leases.get(delivery_id)
+        delivery = self._s.deliveries.get(delivery_id)
+        if lease is None or lease[0] != worker_id or delivery is None:
+            return False
+        self._move_one(
+            delivery,
+            status,
+            now,
+            error=error,
+            provider_message_id=provider_message_id,
+            next_attempt_at=next_attempt_at if status == "pending" else None,
+        )
+        return True
+
+    def reap_expired(self, now: datetime) -> int:
+        expired = [i for i, (_, until) in self._s.leases.items() if until <= now]
+        for delivery_id in expired:
+            self._move_one(
+                self._s.deliveries[delivery_id],
+                "failed",
+                now,
+                error="unknown_outcome",
+                next_attempt_at=None,
+            )
+        return len(expired)
+
+    def complete_finished(self, now: datetime) -> list[int]:
+        done = []
+        for campaign in list(self._s.campaigns.values()):
+            if campaign.status != "active":
+                continue
+            if any(d.status == "pending" for d in self._of(campaign.id)):
+                continue
+            self._s.campaigns[campaign.id] = dataclasses.replace(
+                campaign,
+                status=next_status("active", "complete"),
+                completed_at=now,
+                updated_at=now,
+            )
+            done.append(campaign.id)
+        return sorted(done)
+
+    def fail_campaign(self, campaign_id: int, error: str, now: datetime) -> bool:
+        campaign = self._s.campaigns.get(campaign_id)
+        if campaign is None or campaign.status != "active":
+            return False
+        self._s.campaigns[campaign_id] = dataclasses.replace(
+            campaign, status=next_status("active", "fail"), updated_at=now
+        )
+        for delivery in self._of(campaign_id):
+            if delivery.status == "pending" and delivery.id not in self._s.leases:
+                self._move_one(delivery, "failed", now, error=error, next_attempt_at=None)
+        return True
+
+    def apply_receipt(
+        self, provider_message_id: str, receipt: ReceiptStatus, now: datetime
+    ) -> bool:
+        delivery = next(
+            (
+                d
+                for d in self._s.deliveries.values()
+                if d.provider_message_id == provider_message_id
+            ),
+            None,
+        )
+        if delivery is None:
+            return False
+        new = after_receipt(delivery.status, receipt)
+        if new is None:
+            return False
+        changes: dict[str, Any] = {"next_attempt_at": None}
+        if new == "failed":
+            changes["error"] = "receipt_failed"
+        self._move_one(delivery, new, now, **changes)
+        return True
 
 
 class FakeUnitOfWork:

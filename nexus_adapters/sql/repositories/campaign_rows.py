@@ -30,7 +30,7 @@ def _template_json(template: WhatsAppTemplate | None) -> str | None:
     )
 
 
-def _template(stored: str | None) -> WhatsAppTemplate | None:
+def stored_template(stored: str | None) -> WhatsAppTemplate | None:
     if stored is None:
         return None
     fields = json.loads(stored)
@@ -81,7 +81,7 @@ def campaign_from_row(m: Mapping[Any, Any]) -> Campaign:
             tags=tuple(json.loads(m["audience_tags"])),
             contact_ids=tuple(json.loads(m["audience_contact_ids"])),
         ),
-        whatsapp_template=_template(m["whatsapp_template"]),
+        whatsapp_template=stored_template(m["whatsapp_template"]),
         status=m["status"],
         scheduled_at=m["scheduled_at"],
         sent_at=m["sent_at"],

@@ -1,5 +1,6 @@
 """A campaign's deliveries: the snapshot of its recipients (one set-based statement), the
-list, the recount, and the bulk moves of cancel and retry-failed."""
+list, the recount, and the bulk moves of cancel and retry-failed; the dispatcher's queue
+operations come from ``delivery_queue``."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import Connection, func, literal, select, update
 
 from nexus_adapters.sql.repositories.contact_rows import contact_from_row
+from nexus_adapters.sql.repositories.delivery_queue import SqlDeliveryQueue
 from nexus_adapters.sql.repositories.delivery_rows import delivery_from_row, recipients
 from nexus_adapters.sql.repositories.upsert import insert_for
 from nexus_adapters.sql.tables import contacts
@@ -35,7 +37,9 @@ _SNAPSHOT_COLUMNS = (
 )
 
 
-class SqlDeliveries:
+class SqlDeliveries(SqlDeliveryQueue):
+    """The campaign actions' side here; the dispatcher's queue in ``SqlDeliveryQueue``."""
+
     def __init__(self, connection: Connection) -> None:
         self._c = connection
 
@@ -101,9 +105,14 @@ class SqlDeliveries:
         return counts_from_tally({status: count for status, count in rows})
 
     def skip_pending(self, campaign_id: int, error: str, now: datetime) -> int:
+        # Leased deliveries are being sent: their workers record what became of them.
         statement = (
             update(t)
-            .where(t.c.campaign_id == campaign_id, t.c.status == "pending")
+            .where(
+                t.c.campaign_id == campaign_id,
+                t.c.status == "pending",
+                t.c.claimed_by.is_(None),
+            )
             .values(status="skipped", error=error, next_attempt_at=None, updated_at=now)
         )
         return int(self._c.execute(statement).rowcount)
