@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, text
 
+from nexus_adapters.channels.email import SmtpEmailChannel
+from nexus_adapters.channels.whatsapp import WhatsAppCloudChannel
 from nexus_adapters.config import Settings
 from nexus_adapters.files import StreamingContactFileReader
 from nexus_adapters.security.passwords import BcryptHasher
@@ -16,7 +18,9 @@ from nexus_adapters.sql.engine import build_engine
 from nexus_adapters.sql.migrate import upgrade
 from nexus_adapters.sql.secret_rotation import rotate_stored_secrets
 from nexus_adapters.sql.unit_of_work import SqlUnitOfWorkFactory
+from nexus_core.domain.audience import Channel
 from nexus_core.domain.rate_limits import AuthLimits, Limit
+from nexus_core.ports import MessageChannel
 from nexus_core.use_cases.context import Ports
 
 
@@ -64,6 +68,29 @@ def build_adapters(settings: Settings) -> Adapters:
         import_limit=Limit(settings.import_rate_per_minute, timedelta(minutes=1)),
     )
     return Adapters(settings, engine, ports, units_of_work)
+
+
+@dataclass(frozen=True, slots=True)
+class Channels:
+    """The ways out, built from the settings (``NEXUS_WHATSAPP_API_URL``, ``NEXUS_SMTP_*``);
+    ``close()`` releases WhatsApp's connection pool."""
+
+    whatsapp: WhatsAppCloudChannel
+    email: SmtpEmailChannel
+
+    @property
+    def by_channel(self) -> dict[Channel, MessageChannel]:
+        return {"whatsapp": self.whatsapp, "email": self.email}
+
+    def close(self) -> None:
+        self.whatsapp.close()
+
+
+def build_channels(settings: Settings) -> Channels:
+    return Channels(
+        whatsapp=WhatsAppCloudChannel.from_settings(settings),
+        email=SmtpEmailChannel.from_settings(settings),
+    )
 
 
 def rotate_secrets(settings: Settings) -> int:

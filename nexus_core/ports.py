@@ -231,6 +231,11 @@ class CampaignRepository(Protocol):
         ``CAMPAIGN_STATUSES`` order."""
         ...
 
+    def due_scheduled(self, now: datetime, limit: int) -> list[Campaign]:
+        """Up to ``limit`` campaigns of any user that are ``scheduled`` for ``now`` or earlier,
+        the earliest first (ties: by id): the dispatcher starts them."""
+        ...
+
     def counter_totals(self, user_id: int) -> dict[str, int]:
         """The sum over the user's campaigns of each delivery counter, by the ``Campaign``
         field's name (``total_recipients``, ``pending_count``, ``sent_count``,

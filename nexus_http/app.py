@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncGenerator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -16,6 +17,7 @@ from litestar.types import Message, Scope
 
 from nexus_adapters.bootstrap import Adapters, build_adapters
 from nexus_adapters.config import Settings
+from nexus_adapters.worker import IN_PROCESS_DISPATCHER_ENV, start_in_process_dispatcher
 from nexus_http.controllers.auth import AuthController
 from nexus_http.controllers.campaign_actions import CampaignActionsController
 from nexus_http.controllers.campaigns import CampaignsController
@@ -59,9 +61,17 @@ def create_app(settings: Settings | None = None, adapters: Adapters | None = Non
         # Litestar runs sync handlers (and run_blocking) in the loop's default executor.
         executor = ThreadPoolExecutor(settings.db_pool_size, thread_name_prefix="nexus-handler")
         asyncio.get_running_loop().set_default_executor(executor)
+        # `nexus serve` on SQLite: one dispatcher across the server processes (worker.py).
+        stop_dispatcher = (
+            start_in_process_dispatcher(adapters)
+            if settings.is_sqlite and os.environ.get(IN_PROCESS_DISPATCHER_ENV) == "1"
+            else None
+        )
         try:
             yield
         finally:
+            if stop_dispatcher is not None:
+                await asyncio.to_thread(stop_dispatcher)
             executor.shutdown(wait=False, cancel_futures=True)
             adapters.close()
 

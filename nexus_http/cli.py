@@ -1,14 +1,16 @@
-"""The ``nexus`` command: run the server, migrate the database."""
+"""The ``nexus`` command: run the server, run a dispatcher, migrate the database."""
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Sequence
 
 from nexus_adapters.bootstrap import migrate, rotate_secrets
 from nexus_adapters.config import ConfigurationError, Settings
+from nexus_adapters.worker import IN_PROCESS_DISPATCHER_ENV, run_worker
 
 APP_FACTORY = "nexus_http.app:create_app"
 
@@ -40,6 +42,18 @@ def _parser() -> argparse.ArgumentParser:
         "--no-migrate", action="store_true", help="do not apply migrations before serving"
     )
 
+    worker = commands.add_parser(
+        "worker",
+        help="send the campaigns: run a dispatcher until SIGTERM or SIGINT",
+        description="Claim due deliveries, send them through WhatsApp or SMTP, record the "
+        "outcomes and start scheduled campaigns, until stopped (SIGTERM/SIGINT finish the sends "
+        "in flight first). Run one or more beside `nexus serve` on PostgreSQL; on SQLite "
+        "`nexus serve` already dispatches in-process.",
+    )
+    worker.add_argument(
+        "--no-migrate", action="store_true", help="do not apply migrations before starting"
+    )
+
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="DB_COMMAND")
     db_commands.add_parser(
@@ -68,6 +82,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             migrate(settings)
             print("database schema is up to date", file=sys.stderr)
             return 0
+        if args.command == "worker":
+            return _worker(args)
         return _serve(args)
     except ConfigurationError as problem:
         print(f"nexus: configuration error: {problem}", file=sys.stderr)
@@ -86,6 +102,12 @@ def _serve(args: argparse.Namespace) -> int:
     settings.with_secret_key()  # create the development key once, before workers race for it
     if not args.no_migrate:
         migrate(settings)
+    # SQLite: every server process runs an in-process dispatcher, exactly one of them sends
+    # (a lock file); PostgreSQL deployments run `nexus worker` beside the server.
+    if settings.is_sqlite:
+        os.environ[IN_PROCESS_DISPATCHER_ENV] = "1"
+    else:
+        os.environ.pop(IN_PROCESS_DISPATCHER_ENV, None)
     workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
     if workers < 1:
         raise ConfigurationError("--workers must be at least 1")
@@ -110,6 +132,23 @@ def _serve(args: argparse.Namespace) -> int:
         log_access=False,
         respawn_failed_workers=True,
     ).serve()
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    if not args.no_migrate:
+        migrate(settings)
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s"
+        )
+    print(
+        f"nexus: dispatching for database {_describe(settings.database_url)}, WhatsApp at "
+        f"{settings.whatsapp_api_url}, SMTP at {settings.smtp_host}:{settings.smtp_port}",
+        file=sys.stderr,
+    )
+    run_worker(settings)
     return 0
 
 

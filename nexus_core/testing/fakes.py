@@ -448,6 +448,15 @@ class FakeCampaigns:
         statuses = [c.status for c in self._mine(user_id)]
         return {status: statuses.count(status) for status in CAMPAIGN_STATUSES}
 
+    def due_scheduled(self, now: datetime, limit: int) -> list[Campaign]:
+        due = [
+            c
+            for c in self._s.campaigns.values()
+            if c.status == "scheduled" and c.scheduled_at is not None and c.scheduled_at <= now
+        ]
+        due.sort(key=lambda c: (c.scheduled_at or now, c.id))
+        return due[: max(limit, 0)]
+
     def counter_totals(self, user_id: int) -> dict[str, int]:
         mine = self._mine(user_id)
         return {name: sum(getattr(c, name) for c in mine) for name in CAMPAIGN_COUNTER_FIELDS}

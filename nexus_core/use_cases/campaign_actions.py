@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from nexus_core.domain.campaign_status import CampaignAction, next_status
 from nexus_core.domain.campaigns import Campaign, check_schedule_time
@@ -82,16 +83,24 @@ def send_campaign(ports: Ports, owner: User, campaign_id: int) -> Campaign:
         raise _not_found()
     with ports.uow(write=True) as uow:
         campaign = _locked(uow, owner.id, campaign_id)
-        status = next_status(campaign.status, "send")  # a 409 before anything else is checked
+        next_status(campaign.status, "send")  # a 409 before anything else is checked
         _ready_to_send(uow, owner, campaign)
-        now = ports.clock()
-        uow.deliveries.snapshot(campaign, now)
-        started = dataclasses.replace(
-            campaign, status=status, sent_at=now, completed_at=None, updated_at=now
-        )
-        stored = _stored(uow, started)
+        stored = start_sending(uow, campaign, ports.clock())
         uow.commit()
     return stored
+
+
+def start_sending(uow: UnitOfWork, campaign: Campaign, now: datetime) -> Campaign:
+    """Snapshot the audience of ``campaign`` (read with ``get_for_update`` in ``uow``, a
+    ``draft`` or ``scheduled`` one) into pending deliveries and store it ``active``, sent
+    ``now``, its counters recounted. ``send_campaign`` and the dispatcher (a scheduled
+    campaign whose time came) both start campaigns through it; the caller commits."""
+    status = next_status(campaign.status, "send")
+    uow.deliveries.snapshot(campaign, now)
+    started = dataclasses.replace(
+        campaign, status=status, sent_at=now, completed_at=None, updated_at=now
+    )
+    return _stored(uow, started)
 
 
 def schedule_campaign(

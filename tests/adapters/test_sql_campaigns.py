@@ -218,6 +218,24 @@ def the_counts_name_every_status(world: World) -> None:
     assert counts == {**dict.fromkeys(CAMPAIGN_STATUSES, 0), "active": 2, "paused": 1, "draft": 1}
 
 
+@shared
+def due_scheduled_campaigns_of_every_user_earliest_first(world: World) -> None:
+    def scheduled(at: datetime, *, user: int | None = None, status: Any = "scheduled") -> int:
+        added = world.add(dataclasses.replace(BARE, scheduled_at=at), user=user)
+        return _with_status(world, added, status).id
+
+    late = scheduled(NOW)
+    early = scheduled(NOW - timedelta(hours=1), user=world.bob)
+    tie = scheduled(NOW)
+    scheduled(NOW + timedelta(microseconds=1))  # not yet
+    scheduled(NOW - timedelta(days=1), status="draft")  # not scheduled
+    scheduled(NOW - timedelta(days=1), status="active")
+    with world.uow() as uow:
+        assert [c.id for c in uow.campaigns.due_scheduled(NOW, 10)] == [early, late, tie]
+        assert [c.id for c in uow.campaigns.due_scheduled(NOW, 2)] == [early, late]
+        assert uow.campaigns.due_scheduled(NOW - timedelta(days=2), 10) == []
+
+
 def _name(check: Check) -> str:
     return check.__name__
 

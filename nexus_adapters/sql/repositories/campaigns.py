@@ -82,6 +82,17 @@ class SqlCampaigns:
         counted: dict[str, int] = {status: count for status, count in rows}
         return {status: counted.get(status, 0) for status in CAMPAIGN_STATUSES}
 
+    def due_scheduled(self, now: datetime, limit: int) -> list[Campaign]:
+        if limit <= 0:
+            return []
+        rows = self._c.execute(
+            select(t)
+            .where(t.c.status == "scheduled", t.c.scheduled_at <= now)
+            .order_by(t.c.scheduled_at, t.c.id)
+            .limit(limit)
+        )
+        return [campaign_from_row(row._mapping) for row in rows]
+
     def counter_totals(self, user_id: int) -> dict[str, int]:
         sums = [func.coalesce(func.sum(t.c[name]), 0) for name in CAMPAIGN_COUNTERS]
         row = self._c.execute(select(*sums).where(t.c.user_id == user_id)).one()
