@@ -20,9 +20,9 @@ from nexus_adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from nexus_core.domain.audience import Audience
 from nexus_core.domain.campaign_status import CAMPAIGN_STATUSES
 from nexus_core.domain.campaigns import Campaign, CampaignDraft, WhatsAppTemplate, revised
-from nexus_core.domain.users import Registration, User
+from nexus_core.domain.users import User
 from nexus_core.ports import UnitOfWorkFactory
-from nexus_core.testing.fakes import FakeStore
+from tests.adapters.two_users import fake_store_with_two_users
 
 NOW = datetime(2026, 11, 26, 12, 0, 0, 654321, tzinfo=UTC)
 LATER = NOW + timedelta(hours=2, microseconds=5)
@@ -89,14 +89,7 @@ def sql_world(uow_factory: SqlUnitOfWorkFactory, add_user: Callable[..., User]) 
 
 
 def fake_world() -> World:
-    store = FakeStore()
-    with store(write=True) as uow:
-        ana, bob = (
-            uow.users.add(Registration(email, "Ana", None, None), "hash", NOW).id
-            for email in ("ana@example.com", "bob@example.com")
-        )
-        uow.commit()
-    return World(store, ana, bob)
+    return World(*fake_store_with_two_users(NOW))
 
 
 # -- single writes ------------------------------------------------------------------------------

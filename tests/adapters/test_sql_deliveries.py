@@ -27,9 +27,10 @@ from nexus_core.domain.contact_queries import ContactQuery
 from nexus_core.domain.contact_records import Contact
 from nexus_core.domain.contacts import ContactDraft
 from nexus_core.domain.deliveries import DELIVERY_STATUSES, Delivery, count_deliveries
-from nexus_core.domain.users import Registration, User
+from nexus_core.domain.users import User
 from nexus_core.ports import UnitOfWorkFactory
 from nexus_core.testing.fakes import FakeStore
+from tests.adapters.two_users import fake_store_with_two_users
 
 NOW = datetime(2026, 11, 26, 12, 0, 0, 654321, tzinfo=UTC)
 LATER = NOW + timedelta(hours=2, microseconds=5)
@@ -143,14 +144,7 @@ def sql_world(uow_factory: SqlUnitOfWorkFactory, add_user: Callable[..., User]) 
 
 
 def fake_world() -> World:
-    store = FakeStore()
-    with store(write=True) as uow:
-        ana, bob = (
-            uow.users.add(Registration(email, "Ana", None, None), "hash", NOW).id
-            for email in ("ana@example.com", "bob@example.com")
-        )
-        uow.commit()
-    return World(store, ana, bob)
+    return World(*fake_store_with_two_users(NOW))
 
 
 def random_contacts(world: World, seed: int, how_many: int = 40) -> None:
