@@ -1,17 +1,19 @@
 """Importing a file of contacts, and the record imports leave behind.
 
 An import is three units of work: its record is started (``processing``) and committed; the
-file is then read and checked whole with no transaction open, its valid rows spooled aside
-(``row_spool``), and the contacts of the whole file written in one transaction that also
-finishes the record as ``completed``. Should anything fail on the way (a file unreadable
-part-way, a database error), nothing of the file is kept (the transaction, if it began, is
-rolled back) and the record is finished as ``failed`` with the error's code in a transaction
-of its own.
+file is then read and checked in a thread of its own (``read_ahead``) while the rows it
+found valid are written, a batch behind, in one transaction that also finishes the record as
+``completed``: checking rows is Python, writing them mostly the database's own work, and the
+two overlap. Should anything fail on the way (a file unreadable part-way, a database error),
+nothing of the file is kept (the transaction is rolled back) and the record is finished as
+``failed`` with the error's code in a transaction of its own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+import itertools
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -34,7 +36,7 @@ from nexus_core.domain.rate_limits import import_address_key, import_user_key
 from nexus_core.domain.users import User
 from nexus_core.errors import Collector, DomainError
 from nexus_core.use_cases.context import Ports
-from nexus_core.use_cases.row_spool import RowSpool
+from nexus_core.use_cases.read_ahead import read_ahead
 from nexus_core.use_cases.throttling import throttle
 
 # Rows handed to ``ContactRepository.import_batch`` at a time.
@@ -93,36 +95,56 @@ def _start(ports: Ports, user_id: int, filename: str, file_type: FileType | None
     return import_id
 
 
-def _read_rows(
+Batch = list[tuple[ImportedRow, bool]]
+"""Rows to write, each with whether it is ``new`` to the file (else an ``update`` of an
+earlier row's contact)."""
+
+
+def _read_batches(
     table: ContactTable,
     columns: ColumnMap,
     country: str,
     extra_tags: tuple[str, ...],
     tally: ImportTally,
-    spool: RowSpool,
+    hand_over: Callable[[Batch], None],
 ) -> None:
-    """Read and check every row of the file, counting it; spool those to write. No database
-    work: a file unreadable part-way fails here, before anything is written."""
+    """Read and check every row of the file, counting it; hand over those to write, a batch
+    at a time."""
+    batch: Batch = []
     for source_row in table.rows:
         outcome = read_row(source_row, columns, country, extra_tags)
         fate = tally.observe(outcome)
         if isinstance(outcome, ImportedRow) and fate in ("new", "update"):
-            spool.add(outcome, new=fate == "new")
+            batch.append((outcome, fate == "new"))
+            if len(batch) == BATCH_ROWS:
+                hand_over(batch)
+                batch = []
+    if batch:
+        hand_over(batch)
 
 
-def _write_rows(
-    ports: Ports, user_id: int, import_id: int, spool: RowSpool, tally: ImportTally
+def _write_batches(
+    ports: Ports, user_id: int, import_id: int, batches: Iterator[Batch], tally: ImportTally
 ) -> ImportedFile:
-    """Every spooled row in one transaction, a batch at a time, then the record finished as
-    ``completed`` with the counts (each new row settled by what the database said)."""
+    """Every batch in one transaction, then the record finished as ``completed`` with the
+    counts (each new row settled by what the database said). The transaction begins with the
+    first batch to write (or the end of the file): a file with no row to write holds no
+    lock while it is read."""
+    first = next(batches, None)
     with ports.uow(write=True) as uow:
         now = ports.clock()
-        for batch in spool.batches():
+        settled: list[bool] = []
+        for batch in itertools.chain([] if first is None else [first], batches):
             rows = [row for row, _ in batch]
             settlements = uow.contacts.import_batch(user_id, rows, tally.on_duplicate, now)
-            for settlement, (_, new) in zip(settlements, batch, strict=True):
-                if new:
-                    tally.settle(exists=settlement != "imported")
+            settled.extend(
+                settlement != "imported"
+                for settlement, (_, new) in zip(settlements, batch, strict=True)
+                if new
+            )
+        # The file is read whole now: the tally is no longer counted from the reading thread.
+        for exists in settled:
+            tally.settle(exists=exists)
         uow.imports.finish(import_id, tally.counts(), "completed", None, ports.clock())
         record = uow.imports.get(user_id, import_id)
         uow.commit()
@@ -161,9 +183,10 @@ def import_contacts(
     tally = ImportTally(mode)
     country = owner.preferences.default_country
     try:
-        with RowSpool(BATCH_ROWS) as spool:
-            _read_rows(table, columns, country, extra_tags, tally, spool)
-            record = _write_rows(ports, owner.id, import_id, spool, tally)
+        with read_ahead(
+            functools.partial(_read_batches, table, columns, country, extra_tags, tally)
+        ) as batches:
+            record = _write_batches(ports, owner.id, import_id, batches, tally)
     except Exception as error:
         _record_failure(ports, import_id, error)
         raise

@@ -14,7 +14,6 @@ import pytest
 from nexus_core.domain.contact_files import ContactTable, SourceRow, UnreadableFile
 from nexus_core.domain.contact_imports import MAX_ROW_ERRORS, ImportedRow, OnDuplicate, Settlement
 from nexus_core.domain.contact_records import Contact
-from nexus_core.domain.contacts import ContactDraft
 from nexus_core.domain.import_history import ImportCounts, ImportedFile
 from nexus_core.domain.rate_limits import Limit
 from nexus_core.domain.users import User
@@ -31,7 +30,6 @@ from nexus_core.testing.fakes import (
 from nexus_core.use_cases import accounts, contact_imports, contacts
 from nexus_core.use_cases.contact_imports import BATCH_ROWS, ImportReport
 from nexus_core.use_cases.context import Ports
-from nexus_core.use_cases.row_spool import RowSpool
 
 
 @dataclasses.dataclass
@@ -381,54 +379,81 @@ def test_a_limit_of_zero_turns_it_off() -> None:
     assert not [key for key in world.store.state.counters if key.startswith("import")]
 
 
-# --- the file is read before the transaction -------------------------------------------------
+# --- the file is read while the batches before are written ----------------------------------
 
 
-def test_no_unit_of_work_is_open_while_the_file_is_read(
+class _WatchingUnits:
+    """Counts the units of work open whenever the file yields a row."""
+
+    def __init__(self, world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.open_units = 0
+        self.seen_while_reading: list[int] = []
+        enter, leave = FakeUnitOfWork.__enter__, FakeUnitOfWork.__exit__
+        watch = self
+
+        def counting_enter(self: FakeUnitOfWork) -> FakeUnitOfWork:
+            watch.open_units += 1
+            return enter(self)
+
+        def counting_exit(self: FakeUnitOfWork, *args: Any) -> None:
+            watch.open_units -= 1
+            leave(self, *args)
+
+        class WatchingReader(FakeContactFileReader):
+            def open(self, filename: str, content: BinaryIO) -> ContactTable:
+                table = super().open(filename, content)
+
+                def rows() -> Iterator[SourceRow]:
+                    for row in table.rows:
+                        watch.seen_while_reading.append(watch.open_units)
+                        yield row
+
+                return dataclasses.replace(table, rows=rows())
+
+        monkeypatch.setattr(FakeUnitOfWork, "__enter__", counting_enter)
+        monkeypatch.setattr(FakeUnitOfWork, "__exit__", counting_exit)
+        world.ports = dataclasses.replace(world.ports, contact_files=WatchingReader())
+
+
+def test_the_write_transaction_begins_with_the_first_batch_to_write(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    open_units = [0]
-    seen_while_reading: set[int] = set()
-    enter, leave = FakeUnitOfWork.__enter__, FakeUnitOfWork.__exit__
+    watch = _WatchingUnits(world, monkeypatch)
 
-    def counting_enter(self: FakeUnitOfWork) -> FakeUnitOfWork:
-        open_units[0] += 1
-        return enter(self)
+    report = world.run("name,phone\n" + csv_rows(BATCH_ROWS * 3))
 
-    def counting_exit(self: FakeUnitOfWork, *args: Any) -> None:
-        open_units[0] -= 1
-        leave(self, *args)
-
-    class WatchingReader(FakeContactFileReader):
-        def open(self, filename: str, content: BinaryIO) -> ContactTable:
-            table = super().open(filename, content)
-
-            def rows() -> Iterator[SourceRow]:
-                for row in table.rows:
-                    seen_while_reading.add(open_units[0])
-                    yield row
-
-            return dataclasses.replace(table, rows=rows())
-
-    monkeypatch.setattr(FakeUnitOfWork, "__enter__", counting_enter)
-    monkeypatch.setattr(FakeUnitOfWork, "__exit__", counting_exit)
-    world.ports = dataclasses.replace(world.ports, contact_files=WatchingReader())
-
-    report = world.run("name,phone\n" + csv_rows(BATCH_ROWS * 2))
-
-    assert report.record.counts.imported == BATCH_ROWS * 2
-    assert seen_while_reading == {0}
+    assert report.record.counts.imported == BATCH_ROWS * 3
+    assert watch.seen_while_reading[:BATCH_ROWS] == [0] * BATCH_ROWS
+    assert 1 in watch.seen_while_reading  # later rows are read while earlier ones are written
+    assert watch.open_units == 0
 
 
-def test_the_spool_gives_every_row_back_in_order_and_in_batches() -> None:
-    rows = [
-        ImportedRow(n, ContactDraft(f"P{n}", f"+3460{n:07d}", None, notes="n" * 500), frozenset())
-        for n in range(2, 12_002)
-    ]
-    with RowSpool(1000) as spool:  # about 6 MB: more than the spool keeps in memory
-        for row in rows:
-            spool.add(row, new=row.row % 2 == 0)
-        batches = list(spool.batches())
-    assert [len(batch) for batch in batches] == [1000] * 12
-    assert [row for batch in batches for row, _ in batch] == rows
-    assert [new for batch in batches for _, new in batch] == [n % 2 == 0 for n in range(2, 12_002)]
+def test_a_file_with_no_row_to_write_is_read_with_no_transaction_open(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    watch = _WatchingUnits(world, monkeypatch)
+    rows = "".join(f"Sin teléfono {n},12\n" for n in range(BATCH_ROWS * 2))
+
+    report = world.run("name,phone\n" + rows)
+
+    assert report.record.counts.invalid == BATCH_ROWS * 2
+    assert set(watch.seen_while_reading) == {0}
+
+
+def test_a_database_error_stops_the_reading_and_keeps_nothing(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    watch = _WatchingUnits(world, monkeypatch)
+    before = world.contacts()
+
+    def broken_batch(self: Any, *args: Any) -> Any:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(FakeContacts, "import_batch", broken_batch)
+    with pytest.raises(RuntimeError):
+        world.run("name,phone\n" + csv_rows(BATCH_ROWS * 20))
+
+    assert len(watch.seen_while_reading) < BATCH_ROWS * 20  # the reader stopped early
+    assert world.contacts() == before
+    (record,) = world.records()
+    assert (record.status, record.error_message) == ("failed", "import.failed")
