@@ -327,7 +327,8 @@ class DeliveryRepository(Protocol):
     ) -> bool:
         """Record what the channel answered for a delivery ``worker_id`` claimed: ``status``
         (``sent``, ``failed``, or ``pending`` to try again at ``next_attempt_at``), ``error``
-        and ``provider_message_id``; the lease ends and the campaign's counters follow. False,
+        and ``provider_message_id``; the lease ends and the campaign's counters follow, and a
+        ``sent`` delivery's contact (if not deleted) gets ``last_message = now``. False,
         changing nothing, when the delivery is no longer leased by ``worker_id`` (its lease
         was reaped)."""
         ...

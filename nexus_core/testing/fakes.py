@@ -677,6 +677,9 @@ class FakeDeliveries:
             provider_message_id=provider_message_id,
             next_attempt_at=next_attempt_at if status == "pending" else None,
         )
+        contact = self._s.contacts.get(delivery.contact_id or 0)
+        if status == "sent" and contact is not None:
+            self._s.contacts[contact.id] = dataclasses.replace(contact, last_message=now)
         return True
 
     def reap_expired(self, now: datetime) -> int:

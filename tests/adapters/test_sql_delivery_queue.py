@@ -263,6 +263,25 @@ def only_the_leaseholder_records_an_outcome(world: World) -> None:
 
 
 @shared
+def a_sent_delivery_is_its_contacts_last_message(world: World) -> None:
+    contacts(world, 3)
+    campaign = started(world)
+    first, second, third = sorted(claim(world, NOW, limit=3) + claim(world, NOW + SECOND, limit=3)
+                                  + claim(world, NOW + 2 * SECOND, limit=3),
+                                  key=lambda c: c.delivery.id)  # fmt: skip
+    retry_at = NOW + 60 * SECOND
+    later = NOW + 5 * SECOND
+    assert record(world, first.delivery.id, now=later)
+    assert record(world, second.delivery.id, status="failed", error="131026", now=later)
+    assert record(world, third.delivery.id, status="pending", error="429",
+                  next_attempt_at=retry_at, now=later)  # fmt: skip
+    last = {c.id: c.last_message for c in world.contacts()}
+    assert last == {first.delivery.contact_id: later, second.delivery.contact_id: None,
+                    third.delivery.contact_id: None}  # fmt: skip
+    assert len(world.deliveries(campaign)) == 3
+
+
+@shared
 def expired_leases_are_reaped_as_unknown_outcome_and_never_resent(world: World) -> None:
     contacts(world, 1)
     campaign = started(world)

@@ -38,6 +38,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Select, func, or_, select, update
 
 from nexus_adapters.sql.repositories.campaign_rows import stored_template
+from nexus_adapters.sql.repositories.contacts import touch_contacts
 from nexus_adapters.sql.repositories.delivery_rows import delivery_from_row
 from nexus_adapters.sql.tables import campaigns, contacts, users
 from nexus_adapters.sql.tables import deliveries as d
@@ -254,9 +255,12 @@ class SqlDeliveryQueue:
         if status == "pending" and next_attempt_at is None:
             raise ValueError("a delivery tried again needs its next_attempt_at")
         leased = (d.c.id == delivery_id, d.c.claimed_by == worker_id, d.c.status == "pending")
-        campaign_id = self._c.execute(select(d.c.campaign_id).where(*leased)).scalar()
-        if campaign_id is None:
+        lease = self._c.execute(
+            select(d.c.campaign_id, d.c.user_id, d.c.contact_id).where(*leased)
+        ).first()
+        if lease is None:
             return False
+        campaign_id = lease.campaign_id
         self._lock_campaigns([campaign_id])
         moved = self._c.execute(
             update(d)
@@ -274,6 +278,11 @@ class SqlDeliveryQueue:
         if not moved:
             return False
         self._shift(campaign_id, counter_changes("pending", status))
+        if status == "sent" and lease.contact_id is not None:
+            self._c.execute(
+                update(contacts).where(contacts.c.id == lease.contact_id).values(last_message=now)
+            )
+            touch_contacts(self._c, lease.user_id)
         return True
 
     def reap_expired(self, now: datetime) -> int:
