@@ -66,6 +66,12 @@ class Unauthenticated(DomainError):
     code = "auth.not_authenticated"
 
 
+class Forbidden(DomainError):
+    """The caller failed to prove what it claims (a webhook signed with the wrong secret)."""
+
+    code = "auth.forbidden"
+
+
 class RuleRefused(DomainError):
     """A well-formed request that a business rule refuses (e.g. a wrong current password)."""
 

@@ -25,6 +25,7 @@ from nexus_http.controllers.contacts import ContactsController
 from nexus_http.controllers.imports import ImportsController
 from nexus_http.controllers.operations import OperationsController
 from nexus_http.controllers.profile import ProfileController
+from nexus_http.controllers.webhooks import WhatsAppWebhookController
 from nexus_http.errors import EXCEPTION_HANDLERS
 from nexus_http.logging_setup import access_logger, configure_logging
 from nexus_http.middleware.content_type import JsonBodyMiddleware
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None, adapters: Adapters | None = Non
             CampaignsController,
             CampaignActionsController,
             OperationsController,
+            WhatsAppWebhookController,
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[CsrfOriginMiddleware(settings.cors_origins), JsonBodyMiddleware()],

@@ -68,6 +68,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Your session has expired; please log in again",
     ),
     "auth.wrong_password": ("La contraseña actual no es correcta", "The current password is wrong"),
+    "auth.forbidden": ("Acceso denegado", "Access denied"),
     "auth.locked_out": (
         "Demasiados intentos fallidos; inténtalo de nuevo en {retry_after} segundos",
         "Too many failed attempts; try again in {retry_after} seconds",
@@ -206,6 +207,23 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "delivery.status_invalid": (
         "El estado del envío no es válido",
         "The delivery status is not valid",
+    ),
+    # The WhatsApp webhook
+    "webhook.signature_missing": (
+        "Falta la firma X-Hub-Signature-256 (sha256=…) del aviso",
+        "The notification lacks its X-Hub-Signature-256 (sha256=…) signature",
+    ),
+    "webhook.signature_invalid": (
+        "La firma del aviso no es válida",
+        "The notification's signature is not valid",
+    ),
+    "webhook.verify_token_invalid": (
+        "El token de verificación no es válido",
+        "The verify token is not valid",
+    ),
+    "webhook.not_configured": (
+        "El webhook de WhatsApp no está configurado en este servidor",
+        "The WhatsApp webhook is not configured on this server",
     ),
     # Imports
     "import.unreadable": ("No se pudo leer el archivo", "The file could not be read"),
