@@ -19,13 +19,20 @@ from nexus_adapters.sql.migrate import upgrade
 from nexus_adapters.sql.secret_rotation import rotate_stored_secrets
 from nexus_adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from nexus_core.domain.audience import Channel
+from nexus_core.domain.deliveries import ClaimedDelivery
 from nexus_core.domain.rate_limits import AuthLimits, Limit
+from nexus_core.domain.unsubscribe_links import UnsubscribeTokens
 from nexus_core.ports import MessageChannel
 from nexus_core.use_cases.context import Ports
+from nexus_core.use_cases.dispatch import UnsubscribeLink
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+# Where the one-click unsubscribe links of campaign emails lead (served by the HTTP layer).
+UNSUBSCRIBE_PATH = "/api/unsubscribe"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +51,10 @@ class Adapters:
         except Exception:
             return False
         return True
+
+    @property
+    def unsubscribe_tokens(self) -> UnsubscribeTokens:
+        return unsubscribe_tokens(self.settings)
 
     def close(self) -> None:
         self.units_of_work.close()
@@ -68,6 +79,26 @@ def build_adapters(settings: Settings) -> Adapters:
         import_limit=Limit(settings.import_rate_per_minute, timedelta(minutes=1)),
     )
     return Adapters(settings, engine, ports, units_of_work)
+
+
+def unsubscribe_tokens(settings: Settings) -> UnsubscribeTokens:
+    """Signs and reads unsubscribe links under ``SECRET_KEY``: server and workers agree."""
+    settings = settings.with_secret_key()
+    assert settings.secret_key is not None
+    return UnsubscribeTokens(settings.secret_key)
+
+
+def unsubscribe_links(settings: Settings) -> UnsubscribeLink:
+    """The dispatcher's link for an email delivery:
+    ``<NEXUS_PUBLIC_URL>/api/unsubscribe/<token>``, naming the delivery's contact."""
+    tokens = unsubscribe_tokens(settings)
+    prefix = f"{settings.public_base_url}{UNSUBSCRIBE_PATH}/"
+
+    def link(claimed: ClaimedDelivery) -> str | None:
+        contact_id = claimed.delivery.contact_id
+        return None if contact_id is None else prefix + tokens.issue(claimed.user_id, contact_id)
+
+    return link
 
 
 @dataclass(frozen=True, slots=True)

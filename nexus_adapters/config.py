@@ -10,6 +10,7 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
@@ -50,6 +51,18 @@ def _is_fernet_key(key: str) -> bool:
         return len(base64.urlsafe_b64decode(key.encode("ascii"))) == FERNET_KEY_BYTES
     except (ValueError, UnicodeError):
         return False
+
+
+def _is_public_url(url: str) -> bool:
+    """An absolute ASCII http(s) URL that a path can follow (unsubscribe links)."""
+    if not url.isascii() or any(c.isspace() or c in '<>"' for c in url):
+        return False
+    parts = urlsplit(url)
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and not (parts.query or parts.fragment)
+    )
 
 
 def normalise_database_url(url: str) -> str:
@@ -173,6 +186,11 @@ class Settings:
             raise ConfigurationError(
                 "DATABASE_URL must name a SQLite file (sqlite:///path.db): an in-memory "
                 "database cannot be shared by the server's connections"
+            )
+        if settings.public_url is not None and not _is_public_url(settings.public_url):
+            raise ConfigurationError(
+                "NEXUS_PUBLIC_URL must be an absolute http(s) address without spaces, query or "
+                "fragment (https://nexus.example.com), as links in emails are written from it"
             )
         if settings.secret_key and len(settings.secret_key) < SECRET_KEY_MIN_LENGTH:
             raise ConfigurationError(

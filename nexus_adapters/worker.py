@@ -22,12 +22,12 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from types import FrameType
 
-from nexus_adapters.bootstrap import Adapters, build_adapters, build_channels
+from nexus_adapters.bootstrap import Adapters, build_adapters, build_channels, unsubscribe_links
 from nexus_adapters.config import Settings
 from nexus_core.domain.audience import Channel
 from nexus_core.ports import MessageChannel
 from nexus_core.use_cases.context import Ports
-from nexus_core.use_cases.dispatch import DispatchReport, dispatch_once
+from nexus_core.use_cases.dispatch import DispatchReport, UnsubscribeLink, dispatch_once
 
 log = logging.getLogger("nexus.worker")
 
@@ -51,7 +51,7 @@ def new_worker_id() -> str:
 
 class Dispatcher:
     """Runs dispatch rounds against ``ports`` until stopped (``run`` blocks; ``start`` runs it
-    in a thread)."""
+    in a thread). ``unsubscribe_url`` gives each email its one-click opt-out link."""
 
     def __init__(
         self,
@@ -63,6 +63,7 @@ class Dispatcher:
         batch: int = DEFAULT_BATCH,
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
         worker_id: str | None = None,
+        unsubscribe_url: UnsubscribeLink | None = None,
     ) -> None:
         self.ports = ports
         self.channels = dict(channels)
@@ -71,6 +72,7 @@ class Dispatcher:
         self.batch = batch
         self.lease_seconds = lease_seconds
         self.worker_id = worker_id or new_worker_id()
+        self.unsubscribe_url = unsubscribe_url
         self.stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -82,6 +84,7 @@ class Dispatcher:
             lease_seconds=self.lease_seconds,
             batch=self.batch,
             send=executor.map,
+            unsubscribe_url=self.unsubscribe_url,
             on_error=self._log_error,
         )
 
@@ -203,7 +206,11 @@ def start_in_process_dispatcher(adapters: Adapters) -> Callable[[], None]:
     if path is None:
         raise ValueError("an in-process dispatcher needs a SQLite database file")
     channels = build_channels(adapters.settings)
-    dispatcher = Dispatcher(adapters.ports, channels.by_channel)
+    dispatcher = Dispatcher(
+        adapters.ports,
+        channels.by_channel,
+        unsubscribe_url=unsubscribe_links(adapters.settings),
+    )
     lock = SingleDispatcherLock(dispatcher_lock_path(str(path)))
     thread = threading.Thread(
         target=run_single_dispatcher,
@@ -227,7 +234,11 @@ def run_worker(settings: Settings) -> None:
     adapters = build_adapters(settings)
     channels = build_channels(adapters.settings)
     try:
-        dispatcher = Dispatcher(adapters.ports, channels.by_channel)
+        dispatcher = Dispatcher(
+            adapters.ports,
+            channels.by_channel,
+            unsubscribe_url=unsubscribe_links(adapters.settings),
+        )
         dispatcher.stop_on_signals()
         log.info("dispatcher %s started", dispatcher.worker_id)
         dispatcher.run()

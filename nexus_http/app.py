@@ -25,6 +25,7 @@ from nexus_http.controllers.contacts import ContactsController
 from nexus_http.controllers.imports import ImportsController
 from nexus_http.controllers.operations import OperationsController
 from nexus_http.controllers.profile import ProfileController
+from nexus_http.controllers.unsubscribe import UnsubscribeController
 from nexus_http.controllers.webhooks import WhatsAppWebhookController
 from nexus_http.errors import EXCEPTION_HANDLERS
 from nexus_http.logging_setup import access_logger, configure_logging
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None, adapters: Adapters | None = Non
             CampaignsController,
             CampaignActionsController,
             OperationsController,
+            UnsubscribeController,
             WhatsAppWebhookController,
         ],
         exception_handlers=EXCEPTION_HANDLERS,

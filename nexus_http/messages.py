@@ -286,6 +286,13 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Opted out must be yes or no (or true/false, 1/0)",
     ),
     "import.row_invalid": ("La fila no es válida", "The row is not valid"),
+    # Unsubscribe links (the page shows the Spanish and the English text of each)
+    "unsubscribe.link_invalid": (
+        "Este enlace de baja no es válido o ya no está disponible",
+        "This unsubscribe link is not valid or no longer available",
+    ),
+    "unsubscribe.invalid_title": ("Enlace no válido", "Invalid link"),
+    "unsubscribe.done_title": ("Baja confirmada", "Unsubscribed"),
     # Success messages
     "ok.registered": ("Usuario registrado correctamente", "Registered successfully"),
     "ok.logged_in": ("Sesión iniciada correctamente", "Logged in successfully"),
@@ -311,6 +318,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "ok.campaign_retrying": (
         "Los envíos fallidos se reintentarán",
         "The failed deliveries will be retried",
+    ),
+    "ok.unsubscribed": (
+        "Te has dado de baja: no recibirás más mensajes de esta lista",
+        "You have been unsubscribed: you will receive no more messages from this list",
     ),
     "ok.imported": (
         "Importación completada: {imported} nuevos, {updated} actualizados, "

@@ -13,6 +13,8 @@ from typing import Any
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
+from nexus_adapters.bootstrap import UNSUBSCRIBE_PATH
+
 REQUEST_ID_HEADER = b"x-request-id"
 _SAFE_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._-]{1,64}$")
 
@@ -51,11 +53,24 @@ class RequestLogMiddleware:
                 "request",
                 request_id=request_id,
                 method=http_scope["method"],
-                path=scope["path"],
+                path=logged_path(scope["path"]),
                 status=status,
                 duration_ms=round((time.perf_counter() - started) * 1000, 2),
                 user_id=state.get("user_id"),
             )
+
+
+# Paths whose last segment is a credential (an unsubscribe link's signed token): logged masked.
+_CREDENTIAL_PATHS = (f"{UNSUBSCRIBE_PATH}/",)
+MASK = "***"
+
+
+def logged_path(path: str) -> str:
+    """``path`` as the log shows it: a credential in the path is masked."""
+    for prefix in _CREDENTIAL_PATHS:
+        if path.startswith(prefix):
+            return prefix + MASK
+    return path
 
 
 class _RequestIds:

@@ -181,12 +181,25 @@ def test_a_short_secret_key_is_refused(tmp_path: Path) -> None:
         ("NEXUS_IMPORT_RATE_PER_MINUTE", "lots"),
         ("NEXUS_DB_POOL_SIZE", "0"),
         ("NEXUS_TRUST_FORWARDED_FOR", "perhaps"),
+        ("NEXUS_PUBLIC_URL", "nexus.example.com"),
+        ("NEXUS_PUBLIC_URL", "ftp://nexus.example.com"),
+        ("NEXUS_PUBLIC_URL", "https://"),
+        ("NEXUS_PUBLIC_URL", "https://nexus.example.com/?a=1"),
+        ("NEXUS_PUBLIC_URL", "https://nexus.example.com/a b"),
+        ("NEXUS_PUBLIC_URL", "https://ñexus.example.com"),
     ],
 )
 def test_invalid_values_name_the_variable(variable: str, value: str, tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError) as raised:
         settings_from({variable: value}, tmp_path)
     assert variable in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "url", ["https://nexus.example.com", "https://nexus.example.com/app/", "http://127.0.0.1:5000"]
+)
+def test_a_public_url_links_can_follow_is_accepted(url: str, tmp_path: Path) -> None:
+    assert settings_from({"NEXUS_PUBLIC_URL": url}, tmp_path).public_url == url
 
 
 def test_an_invalid_value_in_dotenv_is_reported_too(tmp_path: Path) -> None:

@@ -157,3 +157,17 @@ def test_the_log_line_names_the_user_not_their_email(
     assert entries
     assert entries[0]["user_id"] == str(user_id)
     assert "carla@example.com" not in output
+
+
+def test_an_unsubscribe_token_is_masked_in_the_log(
+    make_client: AppFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    client = make_client()
+    token = "AQAAAAEAAAAH" + "x" * 22  # the shape of a token; any token is masked
+    client.get(f"/api/unsubscribe/{token}")
+    client.post(f"/api/unsubscribe/{token}")
+
+    output = capsys.readouterr().out
+    assert token not in output
+    paths = {(e["method"], e["path"]) for e in request_lines(output)}
+    assert {("GET", "/api/unsubscribe/***"), ("POST", "/api/unsubscribe/***")} <= paths
