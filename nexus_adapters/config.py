@@ -97,6 +97,10 @@ class Settings:
     import_rate_per_minute: int = 30
     db_pool_size: int = 16
     trust_forwarded_for: bool = False
+    # How long a dispatcher's claim on a delivery lasts (``None``: the dispatcher's own
+    # default, which outlasts any send). Shorter only where no send can take that long
+    # (tests): a dead worker's deliveries are reaped this long after it claimed them.
+    dispatch_lease_seconds: int | None = None
 
     @property
     def production(self) -> bool:
@@ -169,6 +173,11 @@ class Settings:
             db_pool_size=_integer(get("NEXUS_DB_POOL_SIZE", "16"), "NEXUS_DB_POOL_SIZE", 1),
             trust_forwarded_for=_flag(
                 get("NEXUS_TRUST_FORWARDED_FOR", "false"), "NEXUS_TRUST_FORWARDED_FOR"
+            ),
+            dispatch_lease_seconds=(
+                _integer(lease, "NEXUS_DISPATCH_LEASE_SECONDS", 1)
+                if (lease := get("NEXUS_DISPATCH_LEASE_SECONDS"))
+                else None
             ),
         )
         if settings.production and not settings.secret_key:

@@ -39,9 +39,16 @@ DEFAULT_BATCH = DEFAULT_THREADS
 # Longer than any channel's worst case (WhatsApp: 10 s pool + 5 s connect + 10 s write + 30 s
 # read; SMTP: up to 30 s for each of its few phases), so a lease only expires when its worker
 # died. The price: a dead worker's deliveries are reaped (unknown_outcome) this much later.
+# NEXUS_DISPATCH_LEASE_SECONDS overrides it (``lease_seconds``).
 DEFAULT_LEASE_SECONDS = 300.0
 # After an unexpected error (the database unreachable…), wait this long before the next round.
 ERROR_BACKOFF_SECONDS = 5.0
+
+
+def lease_seconds(settings: Settings) -> float:
+    """The lease of the configured dispatchers: ``NEXUS_DISPATCH_LEASE_SECONDS`` when set."""
+    configured = settings.dispatch_lease_seconds
+    return DEFAULT_LEASE_SECONDS if configured is None else float(configured)
 
 
 def new_worker_id() -> str:
@@ -209,6 +216,7 @@ def start_in_process_dispatcher(adapters: Adapters) -> Callable[[], None]:
     dispatcher = Dispatcher(
         adapters.ports,
         channels.by_channel,
+        lease_seconds=lease_seconds(adapters.settings),
         unsubscribe_url=unsubscribe_links(adapters.settings),
     )
     lock = SingleDispatcherLock(dispatcher_lock_path(str(path)))
@@ -237,6 +245,7 @@ def run_worker(settings: Settings) -> None:
         dispatcher = Dispatcher(
             adapters.ports,
             channels.by_channel,
+            lease_seconds=lease_seconds(adapters.settings),
             unsubscribe_url=unsubscribe_links(adapters.settings),
         )
         dispatcher.stop_on_signals()

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from nexus_adapters.config import ConfigurationError, Settings
+from nexus_adapters.worker import DEFAULT_LEASE_SECONDS, lease_seconds
 
 SECRET = "s" * 32
 
@@ -48,6 +49,7 @@ def test_defaults_match_the_contract(tmp_path: Path) -> None:
     assert settings.whatsapp_app_secret is None
     assert settings.whatsapp_verify_token is None
     assert settings.public_base_url == "http://127.0.0.1:5000"
+    assert settings.dispatch_lease_seconds is None
 
 
 def test_every_variable_is_read(tmp_path: Path) -> None:
@@ -76,6 +78,7 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
             "NEXUS_IMPORT_RATE_PER_MINUTE": "5",
             "NEXUS_DB_POOL_SIZE": "4",
             "NEXUS_TRUST_FORWARDED_FOR": "yes",
+            "NEXUS_DISPATCH_LEASE_SECONDS": "15",
         },
         tmp_path,
     )
@@ -104,6 +107,7 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
     assert settings.import_rate_per_minute == 5
     assert settings.db_pool_size == 4
     assert settings.trust_forwarded_for
+    assert settings.dispatch_lease_seconds == 15
 
 
 @pytest.mark.parametrize(
@@ -181,6 +185,8 @@ def test_a_short_secret_key_is_refused(tmp_path: Path) -> None:
         ("NEXUS_IMPORT_RATE_PER_MINUTE", "lots"),
         ("NEXUS_DB_POOL_SIZE", "0"),
         ("NEXUS_TRUST_FORWARDED_FOR", "perhaps"),
+        ("NEXUS_DISPATCH_LEASE_SECONDS", "0"),
+        ("NEXUS_DISPATCH_LEASE_SECONDS", "soon"),
         ("NEXUS_PUBLIC_URL", "nexus.example.com"),
         ("NEXUS_PUBLIC_URL", "ftp://nexus.example.com"),
         ("NEXUS_PUBLIC_URL", "https://"),
@@ -200,6 +206,16 @@ def test_invalid_values_name_the_variable(variable: str, value: str, tmp_path: P
 )
 def test_a_public_url_links_can_follow_is_accepted(url: str, tmp_path: Path) -> None:
     assert settings_from({"NEXUS_PUBLIC_URL": url}, tmp_path).public_url == url
+
+
+def test_the_dispatch_lease_is_the_dispatchers_default_unless_configured(
+    tmp_path: Path,
+) -> None:
+    assert lease_seconds(settings_from({}, tmp_path)) == DEFAULT_LEASE_SECONDS
+    assert lease_seconds(settings_from({"NEXUS_DISPATCH_LEASE_SECONDS": ""}, tmp_path)) == (
+        DEFAULT_LEASE_SECONDS
+    )
+    assert lease_seconds(settings_from({"NEXUS_DISPATCH_LEASE_SECONDS": "4"}, tmp_path)) == 4.0
 
 
 def test_an_invalid_value_in_dotenv_is_reported_too(tmp_path: Path) -> None:
