@@ -1,5 +1,8 @@
-"""The dispatch loop: ``dispatch_once`` every ``poll_seconds`` (at once again after a full
-batch), the sends run by a thread pool, until ``stop()``.
+"""The dispatch loop: ``dispatch_once`` again at once after a round that claimed something,
+else after ``poll_seconds``; the sends run by a thread pool, until ``stop()``. Each round
+claims what each user's pace lets leave within ``poll_seconds`` (its horizon), and its sends
+wait for their send times, so a user sending 600 a minute gets ten messages a second rather
+than one a round.
 
 Stopping lets the round in progress finish: its in-flight sends complete and their outcomes are
 recorded before ``run`` returns. A dispatcher that dies instead leaves its leases to expire;
@@ -18,23 +21,29 @@ import secrets
 import signal
 import socket
 import threading
-from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Executor, ThreadPoolExecutor
 from types import FrameType
+from typing import TypeVar
 
 from nexus_adapters.bootstrap import Adapters, build_adapters, build_channels, unsubscribe_links
 from nexus_adapters.config import Settings
 from nexus_core.domain.audience import Channel
 from nexus_core.ports import MessageChannel
 from nexus_core.use_cases.context import Ports
-from nexus_core.use_cases.dispatch import DispatchReport, UnsubscribeLink, dispatch_once
+from nexus_core.use_cases.dispatch import DispatchReport, Mapper, UnsubscribeLink, dispatch_once
 
 log = logging.getLogger("nexus.worker")
 
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
 DEFAULT_POLL_SECONDS = 1.0
-DEFAULT_THREADS = 32
-# No bigger than the pool: every claimed delivery is sent at once, so none waits for a thread
-# while its lease runs.
+# Sends in flight (most of them waiting on a slow API or for their send time), and deliveries
+# claimed per round: no bigger than the pool, so none waits for a thread while its lease runs.
+# A round's fixed cost (reap, claim, completion) is spread over this many deliveries: 128
+# sends about 1,600 a second through one dispatcher on PostgreSQL where 32 sent 850.
+DEFAULT_THREADS = 128
 DEFAULT_BATCH = DEFAULT_THREADS
 # Longer than any channel's worst case (WhatsApp: 10 s pool + 5 s connect + 10 s write + 30 s
 # read; SMTP: up to 30 s for each of its few phases), so a lease only expires when its worker
@@ -54,6 +63,25 @@ def lease_seconds(settings: Settings) -> float:
 def new_worker_id() -> str:
     """Unique across hosts, processes and restarts: ``host-pid-random``."""
     return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(4)}"
+
+
+def ready_runs(executor: Executor) -> Mapper:
+    """A ``Mapper`` running the sends on ``executor``: the results in order, each run
+    holding the next result (waited for) and every one after it that is already done, so
+    sends that finish together are recorded together and none waits for a later one."""
+
+    def mapper(fn: Callable[[_T], _R], items: Iterable[_T], /) -> Iterator[list[_R]]:
+        futures = [executor.submit(fn, item) for item in items]
+        index = 0
+        while index < len(futures):
+            run = [futures[index].result()]
+            index += 1
+            while index < len(futures) and futures[index].done():
+                run.append(futures[index].result())
+                index += 1
+            yield run
+
+    return mapper
 
 
 class Dispatcher:
@@ -90,7 +118,8 @@ class Dispatcher:
             worker_id=self.worker_id,
             lease_seconds=self.lease_seconds,
             batch=self.batch,
-            send=executor.map,
+            send=ready_runs(executor),
+            horizon_seconds=self.poll_seconds,
             unsubscribe_url=self.unsubscribe_url,
             on_error=self._log_error,
         )
@@ -120,7 +149,7 @@ class Dispatcher:
                         report.failed_campaigns,
                         report.completed,
                     )
-                if report.claimed < self.batch:
+                if not report.claimed:
                     self.stopping.wait(self.poll_seconds)
 
     def stop(self) -> None:

@@ -22,6 +22,7 @@ from nexus_core.domain.deliveries import (
     Delivery,
     DeliveryCounts,
     DeliveryStatus,
+    Outcome,
     ReceiptStatus,
 )
 from nexus_core.domain.import_history import ImportCounts, ImportedFile, ImportStatus
@@ -299,38 +300,37 @@ class DeliveryRepository(Protocol):
     # -- the sending queue (the dispatcher's; each call is its own short write unit of work) --
 
     def claim_due(
-        self, now: datetime, lease_seconds: float, limit: int, worker_id: str
+        self,
+        now: datetime,
+        lease_seconds: float,
+        limit: int,
+        worker_id: str,
+        horizon_seconds: float = 0.0,
     ) -> list[ClaimedDelivery]:
-        """Claim up to ``limit`` deliveries to send now, oldest due first.
+        """Claim up to ``limit`` deliveries to send soon, oldest due first.
 
         Claimable: ``pending``, due (``next_attempt_at <= now``), not leased, of an
         ``active`` campaign (paused, cancelled … campaigns are never claimed), of a contact
-        still there and not opted out, and of a user whose pace allows a message now. At most
-        one delivery per user per call: the user's next message may then leave no sooner than
-        ``send_rate.spacing(send_rate_per_minute)`` after ``now`` (kept in the database, so
-        the pace holds across workers). Each claimed delivery stays ``pending``, gets a lease
-        (``worker_id``, until ``now + lease_seconds``) and one more ``attempts``. Due pending
-        deliveries of active campaigns whose contact is deleted or opted out are ``skipped``
-        (error ``opted_out``) instead, and not returned. Concurrent claimers never get the
-        same delivery."""
+        still there and not opted out, and of a user whose pace allows a message now. Each
+        such user gets as many as fit, ``send_rate.spacing(send_rate_per_minute)`` apart from
+        ``now``, before ``now + horizon_seconds`` (``send_rate.slots_within``; at least one):
+        their ``send_at``. The user's next message may then leave no sooner than one spacing
+        after the last (kept in the database, so the pace holds across workers). Each claimed
+        delivery stays ``pending``, gets a lease (``worker_id``, until ``lease_seconds`` after
+        the last ``send_at`` of its user's) and one more ``attempts``. Due pending deliveries
+        of active campaigns whose contact is deleted or opted out are ``skipped`` (error
+        ``opted_out``) instead, and not returned. Concurrent claimers never get the same
+        delivery. The claimed come back in ``send_at`` order."""
         ...
 
-    def record_outcome(
-        self,
-        delivery_id: int,
-        worker_id: str,
-        status: DeliveryStatus,
-        error: str | None,
-        provider_message_id: str | None,
-        next_attempt_at: datetime | None,
-        now: datetime,
-    ) -> bool:
-        """Record what the channel answered for a delivery ``worker_id`` claimed: ``status``
-        (``sent``, ``failed``, or ``pending`` to try again at ``next_attempt_at``), ``error``
-        and ``provider_message_id``; the lease ends and the campaign's counters follow, and a
-        ``sent`` delivery's contact (if not deleted) gets ``last_message = now``. False,
-        changing nothing, when the delivery is no longer leased by ``worker_id`` (its lease
-        was reaped)."""
+    def record_outcomes(
+        self, worker_id: str, outcomes: Sequence[Outcome], now: datetime
+    ) -> set[int]:
+        """Record what the channels answered for deliveries ``worker_id`` claimed, all at once:
+        each delivery takes its outcome's status, error and provider message id, its lease
+        ends, its campaign's counters follow, and a ``sent`` delivery's contact (if not
+        deleted) gets ``last_message = now``. The ids recorded: a delivery no longer leased by
+        ``worker_id`` (its lease was reaped) is left as it is."""
         ...
 
     def reap_expired(self, now: datetime) -> int:

@@ -161,13 +161,15 @@ class ClaimedDelivery:
     the call about to be made (the attempt is recorded before the channel is called: send at
     most once). The campaign's content is copied as it was at claim time; ``phone`` and
     ``email`` are the contact's current ones, for the ``{phone}`` and ``{email}``
-    placeholders (``delivery.to`` is the snapshot the message goes to). The claim holds until
-    ``lease_expires_at``: after that, the delivery is reaped as ``unknown_outcome``.
+    placeholders (``delivery.to`` is the snapshot the message goes to). It may leave at
+    ``send_at`` (the user's pace), not before. The claim holds until ``lease_expires_at``: after
+    that, the delivery is reaped as ``unknown_outcome``.
     """
 
     delivery: Delivery
     worker_id: str
     lease_expires_at: datetime
+    send_at: datetime
     channel: Channel
     subject: str | None
     message: str
@@ -189,3 +191,20 @@ class ClaimedDelivery:
     @property
     def name(self) -> str:
         return self.delivery.name
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of a claimed delivery once its channel answered: ``status`` ``sent``,
+    ``failed``, or ``pending`` to be tried again at ``next_attempt_at``; the ``error`` and the
+    ``provider_message_id`` to keep."""
+
+    delivery_id: int
+    status: DeliveryStatus
+    error: str | None = None
+    provider_message_id: str | None = None
+    next_attempt_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.status == "pending" and self.next_attempt_at is None:
+            raise ValueError("a delivery tried again needs its next_attempt_at")

@@ -7,8 +7,9 @@ them, whatever ``t``. (With exact 60/rate spacing, message ``rate + 1`` leaves e
 after the first: outside the half-open window.)
 
 The pace is kept per user across campaigns and processes: the dispatcher stores when the
-user's last message was scheduled and asks ``earliest_next`` for the next one. A changed rate
-applies from the next message on.
+user's next message may leave, and gives each message it claims a send time (``send_slots``),
+as many as fit in its look-ahead (``slots_within``). A changed rate applies from the next
+claim on.
 """
 
 from __future__ import annotations
@@ -41,3 +42,12 @@ def send_slots(
     first = earliest_next(rate_per_minute, previous, start)
     step = spacing(rate_per_minute)
     return [first + step * index for index in range(count)]
+
+
+def slots_within(rate_per_minute: int, horizon: timedelta) -> int:
+    """How many messages of a user may be given send times in ``[start, start + horizon)``
+    by ``send_slots``: at least one (the first leaves at ``start``)."""
+    step = spacing(rate_per_minute)
+    if horizon <= step:
+        return 1
+    return -(-horizon // step)  # ceil: slots start, start + step, … before the horizon

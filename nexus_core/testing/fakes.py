@@ -33,6 +33,7 @@ from nexus_core.domain.deliveries import (
     Delivery,
     DeliveryCounts,
     DeliveryStatus,
+    Outcome,
     ReceiptStatus,
     after_receipt,
     count_deliveries,
@@ -40,7 +41,7 @@ from nexus_core.domain.deliveries import (
 )
 from nexus_core.domain.import_history import ImportCounts, ImportedFile, ImportStatus
 from nexus_core.domain.rate_limits import WindowCount
-from nexus_core.domain.send_rate import spacing
+from nexus_core.domain.send_rate import send_slots, slots_within, spacing
 from nexus_core.domain.sessions import Session
 from nexus_core.domain.users import Credentials, Preferences, Registration, User
 from nexus_core.errors import Conflict
@@ -598,11 +599,15 @@ class FakeDeliveries:
         return sorted(found, key=lambda d: (d.next_attempt_at or now, d.id))
 
     def claim_due(
-        self, now: datetime, lease_seconds: float, limit: int, worker_id: str
+        self,
+        now: datetime,
+        lease_seconds: float,
+        limit: int,
+        worker_id: str,
+        horizon_seconds: float = 0.0,
     ) -> list[ClaimedDelivery]:
         if limit <= 0:
             return []
-        lease_until = now + timedelta(seconds=lease_seconds)
         ready = []
         for user_id in self._s.users:
             next_at = self._s.dispatch_next_at.get(user_id)
@@ -612,7 +617,16 @@ class FakeDeliveries:
         claimed: list[ClaimedDelivery] = []
         skipped = 0
         for _, user_id in sorted(ready)[:limit]:
+            rate = self._s.users[user_id].preferences.send_rate_per_minute
+            wanted = min(
+                slots_within(rate, timedelta(seconds=horizon_seconds)), limit - len(claimed)
+            )
+            if wanted <= 0:
+                break
+            taken: list[tuple[Delivery, Contact]] = []
             for delivery in self._waiting(user_id, now):
+                if len(taken) == wanted:
+                    break
                 contact = (
                     None
                     if delivery.contact_id is None
@@ -626,19 +640,25 @@ class FakeDeliveries:
                         delivery, "skipped", now, error="opted_out", next_attempt_at=None
                     )
                     continue
+                taken.append((delivery, contact))
+            if not taken:
+                continue
+            slots = send_slots(rate, len(taken), now)
+            lease_until = slots[-1] + timedelta(seconds=lease_seconds)
+            self._s.dispatch_next_at[user_id] = slots[-1] + spacing(rate)
+            for (delivery, contact), send_at in zip(taken, slots, strict=True):
                 campaign = self._s.campaigns[delivery.campaign_id]
-                taken = dataclasses.replace(
+                leased = dataclasses.replace(
                     delivery, attempts=delivery.attempts + 1, updated_at=now
                 )
-                self._s.deliveries[delivery.id] = taken
+                self._s.deliveries[delivery.id] = leased
                 self._s.leases[delivery.id] = (worker_id, lease_until)
-                rate = self._s.users[user_id].preferences.send_rate_per_minute
-                self._s.dispatch_next_at[user_id] = now + spacing(rate)
                 claimed.append(
                     ClaimedDelivery(
-                        delivery=taken,
+                        delivery=leased,
                         worker_id=worker_id,
                         lease_expires_at=lease_until,
+                        send_at=send_at,
                         channel=campaign.channel,
                         subject=campaign.subject,
                         message=campaign.message,
@@ -649,38 +669,31 @@ class FakeDeliveries:
                         email=contact.email,
                     )
                 )
-                break
-        claimed.sort(key=lambda c: (c.delivery.next_attempt_at or now, c.delivery.id))
+        claimed.sort(key=lambda c: (c.send_at, c.delivery.id))
         return claimed
 
-    def record_outcome(
-        self,
-        delivery_id: int,
-        worker_id: str,
-        status: DeliveryStatus,
-        error: str | None,
-        provider_message_id: str | None,
-        next_attempt_at: datetime | None,
-        now: datetime,
-    ) -> bool:
-        if status == "pending" and next_attempt_at is None:
-            raise ValueError("a delivery tried again needs its next_attempt_at")
-        lease = self._s.leases.get(delivery_id)
-        delivery = self._s.deliveries.get(delivery_id)
-        if lease is None or lease[0] != worker_id or delivery is None:
-            return False
-        self._move_one(
-            delivery,
-            status,
-            now,
-            error=error,
-            provider_message_id=provider_message_id,
-            next_attempt_at=next_attempt_at if status == "pending" else None,
-        )
-        contact = self._s.contacts.get(delivery.contact_id or 0)
-        if status == "sent" and contact is not None:
-            self._s.contacts[contact.id] = dataclasses.replace(contact, last_message=now)
-        return True
+    def record_outcomes(
+        self, worker_id: str, outcomes: Sequence[Outcome], now: datetime
+    ) -> set[int]:
+        recorded: set[int] = set()
+        for outcome in outcomes:
+            lease = self._s.leases.get(outcome.delivery_id)
+            delivery = self._s.deliveries.get(outcome.delivery_id)
+            if lease is None or lease[0] != worker_id or delivery is None:
+                continue
+            self._move_one(
+                delivery,
+                outcome.status,
+                now,
+                error=outcome.error,
+                provider_message_id=outcome.provider_message_id,
+                next_attempt_at=outcome.next_attempt_at if outcome.status == "pending" else None,
+            )
+            contact = self._s.contacts.get(delivery.contact_id or 0)
+            if outcome.status == "sent" and contact is not None:
+                self._s.contacts[contact.id] = dataclasses.replace(contact, last_message=now)
+            recorded.add(outcome.delivery_id)
+        return recorded
 
     def reap_expired(self, now: datetime) -> int:
         expired = [i for i, (_, until) in self._s.leases.items() if until <= now]

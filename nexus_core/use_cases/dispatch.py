@@ -20,13 +20,14 @@ completes at once with no recipients. A campaign never stays ``scheduled`` past 
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, TypeVar
 
 from nexus_core.domain.audience import Channel
-from nexus_core.domain.deliveries import ClaimedDelivery
+from nexus_core.domain.deliveries import ClaimedDelivery, Outcome
 from nexus_core.domain.outbound import (
     ChannelAccount,
     OutboundMessage,
@@ -53,19 +54,23 @@ SCHEDULED_PER_ROUND = 100
 
 
 class Mapper(Protocol):
-    """Runs ``fn`` over ``items`` and yields the results in the items' order: the builtin
-    ``map`` runs them one by one, ``ThreadPoolExecutor.map`` concurrently."""
+    """Runs ``fn`` over ``items`` and yields the results in the items' order, in runs: each
+    run is the results ready together (one by one in this thread: runs of one; on a thread
+    pool: whatever finished while the caller was busy). A run's outcomes are recorded in one
+    unit of work."""
 
-    def __call__(self, fn: Callable[[_T], _R], items: Iterable[_T], /) -> Iterator[_R]: ...
+    def __call__(self, fn: Callable[[_T], _R], items: Iterable[_T], /) -> Iterator[list[_R]]: ...
 
 
-def serial_map(fn: Callable[[_T], _R], items: Iterable[_T], /) -> Iterator[_R]:
+def serial_map(fn: Callable[[_T], _R], items: Iterable[_T], /) -> Iterator[list[_R]]:
     """One by one, in this thread."""
-    return map(fn, items)
+    return ([fn(item)] for item in items)
 
 
 ErrorHook = Callable[[str, BaseException], None]
 UnsubscribeLink = Callable[[ClaimedDelivery], str | None]
+Clock = Callable[[], datetime]
+Sleep = Callable[[float], None]
 
 
 def _ignore(what: str, error: BaseException) -> None:
@@ -129,8 +134,12 @@ def outbound_message(
     )
 
 
-def _send(job: _Job, unsubscribe: UnsubscribeLink | None) -> SendResult:
-    """Call the channel; never raises (an exception is an unknown outcome: it may have left)."""
+def _send(job: _Job, unsubscribe: UnsubscribeLink | None, clock: Clock, sleep: Sleep) -> SendResult:
+    """Wait for the delivery's send time, then call the channel; never raises (an exception
+    is an unknown outcome: it may have left)."""
+    delay = (job.claimed.send_at - clock()).total_seconds()
+    if delay > 0:
+        sleep(delay)
     if job.channel is None:
         return SendResult.failed("permanent", CHANNEL_UNAVAILABLE)
     try:
@@ -180,6 +189,77 @@ def _accounts(ports: Ports, user_ids: Iterable[int]) -> dict[int, ChannelAccount
     return found
 
 
+@dataclass(slots=True)
+class _Tally:
+    """What the recorded outcomes of a round did (``DispatchReport``'s counts)."""
+
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    failed_campaigns: int = 0
+    failed_campaign_ids: set[int] = field(default_factory=set)
+
+
+def _record(
+    ports: Ports,
+    worker_id: str,
+    run: list[tuple[_Job, SendResult]],
+    jitter: RandomSource,
+    tally: _Tally,
+    on_error: ErrorHook,
+) -> None:
+    """Record the outcomes of ``run`` (sends that finished together) in one unit of work, and
+    fail the campaigns whose credentials were refused. If that fails, each is recorded alone,
+    so that one that cannot be loses only itself."""
+    at = ports.clock()
+    verdicts = [
+        (job, result, after_outcome(result.outcome, job.claimed.delivery.attempts, at, jitter))
+        for job, result in run
+    ]
+    outcomes = []
+    for job, result, verdict in verdicts:
+        error = UNKNOWN_OUTCOME if result.outcome == "unknown_outcome" else result.error
+        outcomes.append(
+            Outcome(
+                job.claimed.delivery.id,
+                verdict.status,
+                None if verdict.status == "sent" else error,
+                result.provider_message_id,
+                verdict.retry_at,
+            )
+        )
+    failing = set(tally.failed_campaign_ids)
+    newly_failed = 0
+    try:
+        with ports.uow(write=True) as uow:
+            recorded = uow.deliveries.record_outcomes(worker_id, outcomes, at)
+            for (job, _, verdict), outcome in zip(verdicts, outcomes, strict=True):
+                campaign_id = job.claimed.delivery.campaign_id
+                if verdict.fails_campaign and campaign_id not in failing:
+                    failing.add(campaign_id)
+                    reason = outcome.error or "bad_credentials"
+                    newly_failed += uow.deliveries.fail_campaign(campaign_id, reason, at)
+            uow.commit()
+    except Exception as problem:
+        if len(run) == 1:
+            on_error(f"recording delivery {run[0][0].claimed.delivery.id}", problem)
+            return
+        for one in run:
+            _record(ports, worker_id, [one], jitter, tally, on_error)
+        return
+    tally.failed_campaign_ids = failing
+    tally.failed_campaigns += newly_failed
+    for outcome in outcomes:
+        if outcome.delivery_id not in recorded:
+            continue
+        if outcome.status == "sent":
+            tally.sent += 1
+        elif outcome.status == "pending":
+            tally.retried += 1
+        else:
+            tally.failed += 1
+
+
 def dispatch_once(
     ports: Ports,
     channels: Mapping[Channel, MessageChannel],
@@ -191,10 +271,15 @@ def dispatch_once(
     rng: RandomSource | None = None,
     unsubscribe_url: UnsubscribeLink | None = None,
     on_error: ErrorHook = _ignore,
+    horizon_seconds: float = 0.0,
+    sleep: Sleep = time.sleep,
 ) -> DispatchReport:
     """One round of the dispatcher (see the module's docstring). ``send`` maps the sends (an
     executor's ``map`` runs them concurrently); ``lease_seconds`` must outlast the channels'
-    timeouts. ``unsubscribe_url`` gives an email's one-click opt-out link."""
+    timeouts. ``unsubscribe_url`` gives an email's one-click opt-out link. Each user's
+    messages due within ``horizon_seconds`` are claimed at once, paced by their send times:
+    each send waits (``sleep``) until its time, so a round lasts about the horizon when a
+    user's pace fills it."""
     jitter: RandomSource = rng if rng is not None else random.Random()  # noqa: S311 (retry jitter, not a secret)
     now = ports.clock()
     with ports.uow(write=True) as uow:
@@ -203,52 +288,19 @@ def dispatch_once(
     started = start_due_campaigns(ports, now)
 
     with ports.uow(write=True) as uow:
-        claimed = uow.deliveries.claim_due(now, lease_seconds, batch, worker_id)
+        claimed = uow.deliveries.claim_due(now, lease_seconds, batch, worker_id, horizon_seconds)
         uow.commit()
 
-    sent = retried = failed = failed_campaigns = 0
+    tally = _Tally()
     if claimed:
         accounts = _accounts(ports, (c.user_id for c in claimed))
         jobs = [_Job(c, accounts[c.user_id], channels.get(c.channel)) for c in claimed]
-        failed_ids: set[int] = set()
-        for job, result in zip(jobs, send(lambda j: _send(j, unsubscribe_url), jobs), strict=True):
-            delivery = job.claimed.delivery
-            try:
-                at = ports.clock()
-                verdict = after_outcome(result.outcome, delivery.attempts, at, jitter)
-                error = UNKNOWN_OUTCOME if result.outcome == "unknown_outcome" else result.error
-                with ports.uow(write=True) as uow:
-                    recorded = uow.deliveries.record_outcome(
-                        delivery.id,
-                        worker_id,
-                        verdict.status,
-                        None if verdict.status == "sent" else error,
-                        result.provider_message_id,
-                        verdict.retry_at,
-                        at,
-                    )
-                    campaign_failed = (
-                        verdict.fails_campaign
-                        and delivery.campaign_id not in failed_ids
-                        and uow.deliveries.fail_campaign(
-                            delivery.campaign_id, error or "bad_credentials", at
-                        )
-                    )
-                    uow.commit()
-            except Exception as problem:
-                on_error(f"recording delivery {delivery.id}", problem)
-                continue
-            if verdict.fails_campaign:
-                failed_ids.add(delivery.campaign_id)
-            failed_campaigns += campaign_failed
-            if not recorded:
-                continue
-            if verdict.status == "sent":
-                sent += 1
-            elif verdict.status == "pending":
-                retried += 1
-            else:
-                failed += 1
+        runs = send(lambda j: _send(j, unsubscribe_url, ports.clock, sleep), jobs)
+        done = 0
+        for results in runs:
+            run = list(zip(jobs[done : done + len(results)], results, strict=True))
+            done += len(results)
+            _record(ports, worker_id, run, jitter, tally, on_error)
 
     with ports.uow(write=True) as uow:
         completed = len(uow.deliveries.complete_finished(ports.clock()))
@@ -257,9 +309,9 @@ def dispatch_once(
         started=started,
         reaped=reaped,
         claimed=len(claimed),
-        sent=sent,
-        retried=retried,
-        failed=failed,
-        failed_campaigns=failed_campaigns,
+        sent=tally.sent,
+        retried=tally.retried,
+        failed=tally.failed,
+        failed_campaigns=tally.failed_campaigns,
         completed=completed,
     )

@@ -19,6 +19,7 @@ import pytest
 
 from nexus_adapters.channels.whatsapp import WhatsAppCloudChannel
 from nexus_adapters.sql.unit_of_work import SqlUnitOfWorkFactory
+from nexus_adapters.worker import ready_runs
 from nexus_core.domain.campaigns import Campaign
 from nexus_core.domain.users import User
 from nexus_core.testing.fakes import FakeClock, FakeContactFileReader, FakeHasher, FakeTokens
@@ -114,7 +115,7 @@ def test_every_recipient_gets_exactly_one_rendered_message(
                 worker_id="test-worker",
                 lease_seconds=120,
                 batch=16,
-                send=executor.map,
+                send=ready_runs(executor),
             )
             reports.append(report)
             if stored(ports, campaign).status == "completed":

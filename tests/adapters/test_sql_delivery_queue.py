@@ -17,7 +17,7 @@ from nexus_adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from nexus_core.domain.audience import Audience
 from nexus_core.domain.campaigns import Campaign
 from nexus_core.domain.contacts import ContactDraft
-from nexus_core.domain.deliveries import COUNTERS, ClaimedDelivery, Delivery
+from nexus_core.domain.deliveries import COUNTERS, ClaimedDelivery, Delivery, Outcome
 from nexus_core.domain.users import User
 from tests.adapters.databases import only_postgresql
 from tests.adapters.test_sql_deliveries import NOW, World, fake_world
@@ -81,27 +81,27 @@ def set_rate(world: World, user_id: int, rate: int) -> None:
 
 
 def claim(
-    world: World, now: datetime, limit: int = 50, worker: str = "w1", lease: float = LEASE
+    world: World,
+    now: datetime,
+    limit: int = 50,
+    worker: str = "w1",
+    lease: float = LEASE,
+    horizon: float = 0.0,
 ) -> list[ClaimedDelivery]:
     with world.uow(write=True) as uow:
-        claimed = uow.deliveries.claim_due(now, lease, limit, worker)
+        claimed = uow.deliveries.claim_due(now, lease, limit, worker, horizon)
         uow.commit()
     return claimed
 
 
 def record(world: World, delivery_id: int, worker: str = "w1", **changes: Any) -> bool:
-    values: dict[str, Any] = {
-        "status": "sent",
-        "error": None,
-        "provider_message_id": None,
-        "next_attempt_at": None,
-        "now": NOW,
-    }
+    values: dict[str, Any] = {"status": "sent", "now": NOW}
     values.update(changes)
+    now = values.pop("now")
     with world.uow(write=True) as uow:
-        done = uow.deliveries.record_outcome(delivery_id, worker, **values)
+        done = uow.deliveries.record_outcomes(worker, [Outcome(delivery_id, **values)], now)
         uow.commit()
-    return done
+    return done == {delivery_id}
 
 
 def write(world: World, action: Callable[[Any], Any]) -> Any:
@@ -193,6 +193,49 @@ def a_claim_takes_at_most_one_delivery_per_user_at_their_pace(world: World) -> N
 
 
 @shared
+def a_claim_with_a_horizon_takes_what_the_users_pace_fits_in_it(world: World) -> None:
+    contacts(world, 12)
+    contacts(world, 3, user=world.bob, first=20)
+    mine, theirs = started(world), started(world, user=world.bob)
+    set_rate(world, world.ana, 240)  # one every 0.25 s: four fit in a second
+    set_rate(world, world.bob, 30)  # one every 2 s: one fits
+    first = claim(world, NOW, limit=50, horizon=1.0)
+    quarter = SECOND / 4
+    ana = [c for c in first if c.user_id == world.ana]
+    assert [c.send_at for c in ana] == [NOW, NOW + quarter, NOW + 2 * quarter, NOW + 3 * quarter]
+    assert [c.send_at for c in first if c.user_id == world.bob] == [NOW]
+    assert [c.send_at for c in first] == sorted(c.send_at for c in first)
+    # The oldest deliveries, each leased from its user's last send time.
+    assert [c.delivery.id for c in ana] == sorted(by_id(world, mine))[:4]
+    assert {c.lease_expires_at for c in ana} == {NOW + 3 * quarter + timedelta(seconds=LEASE)}
+    # The pace goes on from one spacing past the last send time.
+    assert claim(world, NOW + 3 * quarter, horizon=1.0) == []
+    assert [c.send_at for c in claim(world, NOW + SECOND, horizon=1.0)][:1] == [NOW + SECOND]
+    # The limit caps the deliveries of one claim, not only the users.
+    capped = claim(world, NOW + 10 * SECOND, limit=2, horizon=5.0)
+    assert len(capped) == 2
+    assert len(world.deliveries(theirs)) == 3
+    assert_counters_recounted(world, mine)
+
+
+@shared
+def a_claim_with_a_horizon_skips_the_unreachable_it_meets(world: World) -> None:
+    contacts(world, 4)
+    campaign = started(world)
+    ids = sorted(by_id(world, campaign))
+    second = world.contacts()[1]
+    with world.uow(write=True) as uow:
+        uow.contacts.save(dataclasses.replace(second, opted_out=True))
+        uow.commit()
+    set_rate(world, world.ana, 600)
+    claimed = claim(world, NOW, horizon=0.2)  # two slots: 0 and 0.1 s
+    assert [c.delivery.id for c in claimed] == [ids[0], ids[2]]
+    statuses = {d.id: (d.status, d.error) for d in world.deliveries(campaign)}
+    assert statuses[ids[1]] == ("skipped", "opted_out")
+    assert_counters_recounted(world, campaign)
+
+
+@shared
 def the_oldest_due_delivery_goes_first(world: World) -> None:
     contacts(world, 3)
     campaign = started(world)
@@ -279,6 +322,48 @@ def a_sent_delivery_is_its_contacts_last_message(world: World) -> None:
     assert last == {first.delivery.contact_id: later, second.delivery.contact_id: None,
                     third.delivery.contact_id: None}  # fmt: skip
     assert len(world.deliveries(campaign)) == 3
+
+
+@shared
+def outcomes_of_several_campaigns_are_recorded_together(world: World) -> None:
+    contacts(world, 3)
+    first, second = started(world), started(world)
+    set_rate(world, world.ana, 600)
+    claimed = claim(world, NOW, horizon=1.0)
+    assert len(claimed) == 6
+    later = NOW + 2 * SECOND
+    outcomes = [
+        Outcome(claimed[0].delivery.id, "sent", provider_message_id="wamid.a"),
+        Outcome(claimed[1].delivery.id, "failed", "131026"),
+        Outcome(claimed[2].delivery.id, "pending", "429", next_attempt_at=NOW + 9 * SECOND),
+        Outcome(claimed[3].delivery.id, "sent", provider_message_id="wamid.b"),
+    ]
+    with world.uow(write=True) as uow:
+        recorded = uow.deliveries.record_outcomes("w1", outcomes, later)
+        uow.commit()
+    assert recorded == {o.delivery_id for o in outcomes}
+    done = {d.id: d for d in world.deliveries(first) + world.deliveries(second)}
+    for outcome in outcomes:
+        found = done[outcome.delivery_id]
+        assert (found.status, found.error, found.provider_message_id, found.updated_at) == (
+            outcome.status,
+            outcome.error,
+            outcome.provider_message_id,
+            later,
+        )
+        assert found.next_attempt_at == outcome.next_attempt_at
+    # Another worker's outcomes, and outcomes recorded already, change nothing.
+    with world.uow(write=True) as uow:
+        assert (
+            uow.deliveries.record_outcomes("w2", [Outcome(claimed[4].delivery.id, "sent")], later)
+            == set()
+        )
+        assert uow.deliveries.record_outcomes("w1", outcomes[:1], later) == set()
+        uow.commit()
+    assert_counters_recounted(world, first)
+    assert_counters_recounted(world, second)
+    messaged = {claimed[0].delivery.contact_id, claimed[3].delivery.contact_id}
+    assert {c.id for c in world.contacts() if c.last_message == later} == messaged
 
 
 @shared

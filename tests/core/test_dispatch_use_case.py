@@ -314,3 +314,33 @@ def test_an_expired_lease_is_reaped_as_unknown_outcome(world: World) -> None:
     assert (report.reaped, report.completed) == (1, 1)
     assert world.deliveries(campaign)["+34600000001"].error == "unknown_outcome"
     assert world.channel.calls == []
+
+
+def test_with_a_horizon_a_round_sends_at_the_users_pace(world: World) -> None:
+    for n in range(8):
+        world.contact(f"60011122{n}", name=f"C{n}")
+    world.ana = profile.update_profile(world.ports, world.ana.id, {"send_rate_per_minute": 240})
+    campaign = world.sent()
+    start = world.clock()
+    sent_at: list[timedelta] = []
+    channel_send = world.channel.send
+
+    def timed_send(account: ChannelAccount, message: OutboundMessage) -> SendResult:
+        sent_at.append(world.clock() - start)
+        return channel_send(account, message)
+
+    world.channel.send = timed_send  # type: ignore[method-assign]
+    report = dispatch_once(
+        world.ports,
+        {"whatsapp": world.channel},
+        worker_id="w1",
+        lease_seconds=60,
+        batch=10,
+        horizon_seconds=1.0,
+        sleep=lambda seconds: world.clock.advance(timedelta(seconds=seconds)),
+    )
+    # 240 a minute: one every 0.25 s, four in the second's horizon, each at its time.
+    quarter = timedelta(seconds=0.25)
+    assert (report.claimed, report.sent) == (4, 4)
+    assert sent_at == [timedelta(0), quarter, 2 * quarter, 3 * quarter]
+    assert world.stored(campaign).sent_count == 4

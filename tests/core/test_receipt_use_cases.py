@@ -16,6 +16,7 @@ from nexus_core.domain.deliveries import (
     RECEIPT_STATUSES,
     Delivery,
     DeliveryStatus,
+    Outcome,
     after_receipt,
     count_deliveries,
 )
@@ -93,8 +94,10 @@ def make_world(recipients: int = 3) -> World:
         with store(write=True) as uow:
             for claimed in uow.deliveries.claim_due(clock(), 60, 10, "w1"):
                 sent += 1
-                uow.deliveries.record_outcome(
-                    claimed.delivery.id, "w1", "sent", None, f"wamid.{sent}", None, clock()
+                uow.deliveries.record_outcomes(
+                    "w1",
+                    [Outcome(claimed.delivery.id, "sent", provider_message_id=f"wamid.{sent}")],
+                    clock(),
                 )
             uow.commit()
     clock.advance(timedelta(minutes=1))

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nexus_core.domain.preferences import SEND_RATE_MAX, SEND_RATE_MIN
-from nexus_core.domain.send_rate import earliest_next, send_slots, spacing
+from nexus_core.domain.send_rate import earliest_next, send_slots, slots_within, spacing
 
 START = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
@@ -119,3 +119,25 @@ def test_messages_scheduled_one_by_one_keep_the_pace(rate: int, offsets: list[ti
         sent.append(slot)
         previous = slot
     assert busiest_minute(sent) <= rate
+
+
+def test_slots_within_a_horizon() -> None:
+    assert slots_within(60, timedelta(0)) == 1
+    assert slots_within(60, timedelta(seconds=1)) == 1
+    assert slots_within(60, timedelta(seconds=2)) == 2
+    assert slots_within(60, timedelta(seconds=2, microseconds=1)) == 3
+    assert slots_within(600, timedelta(seconds=1)) == 10
+    assert slots_within(1, timedelta(seconds=1)) == 1
+
+
+@given(
+    st.integers(min_value=1, max_value=1_000_000),
+    st.timedeltas(min_value=timedelta(0), max_value=timedelta(seconds=10)),
+)
+def test_every_slot_within_the_horizon_starts_before_it(rate: int, horizon: timedelta) -> None:
+    count = slots_within(rate, horizon)
+    slots = send_slots(rate, count, START)
+    assert count >= 1
+    assert all(slot < START + horizon for slot in slots[1:])
+    # And one more would not.
+    assert send_slots(rate, count + 1, START)[-1] >= START + horizon

@@ -14,6 +14,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import URL
 
+from nexus_core.domain.deliveries import Outcome
 from nexus_http.session_cookie import COOKIE_NAME
 from tests.http.support import (
     AppFactory,
@@ -68,8 +69,10 @@ def campaign(client: Client) -> dict[str, Any]:
         with ports.uow(write=True) as uow:
             for claimed in uow.deliveries.claim_due(now, 60, 10, "test-worker"):
                 sent += 1
-                uow.deliveries.record_outcome(
-                    claimed.delivery.id, "test-worker", "sent", None, f"wamid.{sent}", None, now
+                uow.deliveries.record_outcomes(
+                    "test-worker",
+                    [Outcome(claimed.delivery.id, "sent", provider_message_id=f"wamid.{sent}")],
+                    now,
                 )
             uow.commit()
     return draft

@@ -19,23 +19,34 @@ never deadlock with them. The one exception, the claim's skipping of opted-out r
 holds delivery locks already; it takes the campaigns with ``SKIP LOCKED`` and leaves the rows
 of a busy campaign for a later claim, so it never waits either.
 
-Pace: at most one delivery per user per claim, and only when the user's
-``dispatch_next_at`` has come; it then moves to ``now + spacing(rate)``. Consecutive claims of
-a user's messages are thus at least ``spacing`` apart, across every worker (the users row is
-locked, ``SKIP LOCKED``, while claiming), so no 60-second window holds more than
-``send_rate_per_minute`` of them. Claims, not sends, are paced: the worker sends right after
-claiming, so the sends follow the same spacing up to the jitter of the send calls.
+Pace: a claim serves a user only when the user's ``dispatch_next_at`` has come, and gives the
+deliveries it takes send times ``send_slots`` apart, as many as fit before ``now +
+horizon_seconds`` (one at least); ``dispatch_next_at`` then moves one ``spacing`` past the last.
+Send times are thus at least ``spacing`` apart across every worker (the users row is locked,
+``SKIP LOCKED``, while claiming), so no 60-second window holds more than
+``send_rate_per_minute`` of them. The worker holds each message until its send time; a lease
+lasts from the last send time of its claim.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    Select,
+    bindparam,
+    func,
+    or_,
+    select,
+    update,
+)
 
 from nexus_adapters.sql.repositories.campaign_rows import stored_template
 from nexus_adapters.sql.repositories.contacts import touch_contacts
@@ -45,12 +56,12 @@ from nexus_adapters.sql.tables import deliveries as d
 from nexus_core.domain.campaign_status import next_status
 from nexus_core.domain.deliveries import (
     ClaimedDelivery,
-    DeliveryStatus,
+    Outcome,
     ReceiptStatus,
     after_receipt,
     counter_changes,
 )
-from nexus_core.domain.send_rate import spacing
+from nexus_core.domain.send_rate import send_slots, slots_within, spacing
 
 OPTED_OUT = "opted_out"
 UNKNOWN_OUTCOME = "unknown_outcome"
@@ -72,6 +83,22 @@ def _waiting(now: datetime) -> list[ColumnElement[bool]]:
         d.c.claimed_by.is_(None),
         campaigns.c.status == "active",
     ]
+
+
+# One outcome, written for each delivery of a batch (``executemany``); built once.
+_RECORD = (
+    update(d)
+    .where(d.c.id == bindparam("delivery_id"))
+    .values(
+        status=bindparam("new_status"),
+        error=bindparam("new_error"),
+        provider_message_id=bindparam("message_id"),
+        next_attempt_at=bindparam("retry_at", type_=d.c.next_attempt_at.type),
+        claimed_by=None,
+        lease_expires_at=None,
+        updated_at=bindparam("at", type_=d.c.updated_at.type),
+    )
+)
 
 
 class SqlDeliveryQueue:
@@ -109,11 +136,16 @@ class SqlDeliveryQueue:
     # -- claiming ------------------------------------------------------------------------------
 
     def claim_due(
-        self, now: datetime, lease_seconds: float, limit: int, worker_id: str
+        self,
+        now: datetime,
+        lease_seconds: float,
+        limit: int,
+        worker_id: str,
+        horizon_seconds: float = 0.0,
     ) -> list[ClaimedDelivery]:
         if limit <= 0:
             return []
-        lease_until = now + timedelta(seconds=lease_seconds)
+        horizon = timedelta(seconds=horizon_seconds)
         oldest = (
             select(func.min(d.c.next_attempt_at))
             .select_from(_JOINED)
@@ -134,35 +166,43 @@ class SqlDeliveryQueue:
         claimed: list[ClaimedDelivery] = []
         unreachable: list[tuple[int, int]] = []  # (delivery id, campaign id)
         for user_id, rate in self._c.execute(ready).all():
-            found = self._claim_for_user(
-                user_id, now, lease_until, worker_id, unreachable, skip_budget=limit
-            )
-            if found is None:
+            wanted = min(slots_within(rate, horizon), limit - len(claimed))
+            if wanted <= 0:
+                break
+            rows = self._rows_for_user(user_id, now, wanted, unreachable, skip_budget=limit)
+            if not rows:
                 continue
-            claimed.append(found)
+            slots = send_slots(rate, len(rows), now)
+            claimed.extend(
+                self._lease(
+                    rows, slots, slots[-1] + timedelta(seconds=lease_seconds), worker_id, now
+                )
+            )
             self._c.execute(
                 update(users)
                 .where(users.c.id == user_id)
-                .values(dispatch_next_at=now + spacing(rate))
+                .values(dispatch_next_at=slots[-1] + spacing(rate))
             )
         self._skip_unreachable(unreachable, now)
-        claimed.sort(key=lambda c: (c.delivery.next_attempt_at or now, c.delivery.id))
+        claimed.sort(key=lambda c: (c.send_at, c.delivery.id))
         return claimed
 
-    def _claim_for_user(
+    def _rows_for_user(
         self,
         user_id: int,
         now: datetime,
-        lease_until: datetime,
-        worker_id: str,
+        wanted: int,
         unreachable: list[tuple[int, int]],
         skip_budget: int,
-    ) -> ClaimedDelivery | None:
-        """Claim the user's oldest due delivery whose contact is reachable; the unreachable
-        ones met on the way (at most ``skip_budget`` in all) go to ``unreachable``."""
-        while True:
+    ) -> list[Row[Any]]:
+        """Up to ``wanted`` of the user's oldest due deliveries whose contact is reachable
+        (locked, on PostgreSQL); the unreachable ones met on the way (at most ``skip_budget``
+        in all) go to ``unreachable``."""
+        taken: list[Row[Any]] = []
+        while len(taken) < wanted:
             passed = [delivery_id for delivery_id, _ in unreachable]
-            candidate: Select[Any] = (
+            passed.extend(row.id for row in taken)
+            candidates: Select[Any] = (
                 select(
                     d,
                     campaigns.c.channel,
@@ -178,47 +218,66 @@ class SqlDeliveryQueue:
                 .select_from(_JOINED)
                 .where(d.c.user_id == user_id, *_waiting(now))
                 .order_by(d.c.next_attempt_at, d.c.id)
-                .limit(1)
+                .limit(wanted - len(taken))
             )
             if passed:
-                candidate = candidate.where(d.c.id.not_in(passed))
+                candidates = candidates.where(d.c.id.not_in(passed))
             if self._locks_rows:
-                candidate = candidate.with_for_update(skip_locked=True, of=d)
-            row = self._c.execute(candidate).first()
-            if row is None:
-                return None
+                candidates = candidates.with_for_update(skip_locked=True, of=d)
+            rows = self._c.execute(candidates).all()
+            if not rows:
+                break
+            for row in rows:
+                if row.contact_id is not None and not row.contact_opted_out:
+                    taken.append(row)
+                elif len(unreachable) < skip_budget:
+                    unreachable.append((row.id, row.campaign_id))
+                else:
+                    return taken
+        return taken
+
+    def _lease(
+        self,
+        rows: list[Row[Any]],
+        slots: list[datetime],
+        lease_until: datetime,
+        worker_id: str,
+        now: datetime,
+    ) -> list[ClaimedDelivery]:
+        """Lease ``rows`` to ``worker_id`` (one more attempt each), to leave at ``slots``."""
+        self._c.execute(
+            update(d)
+            .where(d.c.id.in_([row.id for row in rows]))
+            .values(
+                claimed_by=worker_id,
+                lease_expires_at=lease_until,
+                attempts=d.c.attempts + 1,
+                updated_at=now,
+            )
+        )
+        leased: list[ClaimedDelivery] = []
+        for row, send_at in zip(rows, slots, strict=True):
             m = row._mapping
-            if m["contact_id"] is None or m["contact_opted_out"]:
-                if len(unreachable) >= skip_budget:
-                    return None
-                unreachable.append((m["id"], m["campaign_id"]))
-                continue
-            self._c.execute(
-                update(d)
-                .where(d.c.id == m["id"])
-                .values(
-                    claimed_by=worker_id,
+            delivery = delivery_from_row(m)  # as read: pending, unleased
+            leased.append(
+                ClaimedDelivery(
+                    delivery=dataclasses.replace(
+                        delivery, attempts=delivery.attempts + 1, updated_at=now
+                    ),
+                    worker_id=worker_id,
                     lease_expires_at=lease_until,
-                    attempts=d.c.attempts + 1,
-                    updated_at=now,
+                    send_at=send_at,
+                    channel=m["channel"],
+                    subject=m["subject"],
+                    message=m["message"],
+                    media_url=m["media_url"],
+                    media_type=m["media_type"],
+                    whatsapp_template=stored_template(m["whatsapp_template"]),
+                    phone=m["contact_phone"],
+                    email=m["contact_email"],
                 )
             )
-            delivery = delivery_from_row(m)  # as read: pending, unleased
-            return ClaimedDelivery(
-                delivery=dataclasses.replace(
-                    delivery, attempts=delivery.attempts + 1, updated_at=now
-                ),
-                worker_id=worker_id,
-                lease_expires_at=lease_until,
-                channel=m["channel"],
-                subject=m["subject"],
-                message=m["message"],
-                media_url=m["media_url"],
-                media_type=m["media_type"],
-                whatsapp_template=stored_template(m["whatsapp_template"]),
-                phone=m["contact_phone"],
-                email=m["contact_email"],
-            )
+        return leased
 
     def _skip_unreachable(self, unreachable: list[tuple[int, int]], now: datetime) -> None:
         """Skip (``opted_out``) the deliveries met whose contact is gone or opted out, in the
@@ -242,48 +301,58 @@ class SqlDeliveryQueue:
 
     # -- outcomes ------------------------------------------------------------------------------
 
-    def record_outcome(
-        self,
-        delivery_id: int,
-        worker_id: str,
-        status: DeliveryStatus,
-        error: str | None,
-        provider_message_id: str | None,
-        next_attempt_at: datetime | None,
-        now: datetime,
-    ) -> bool:
-        if status == "pending" and next_attempt_at is None:
-            raise ValueError("a delivery tried again needs its next_attempt_at")
-        leased = (d.c.id == delivery_id, d.c.claimed_by == worker_id, d.c.status == "pending")
-        lease = self._c.execute(
-            select(d.c.campaign_id, d.c.user_id, d.c.contact_id).where(*leased)
-        ).first()
-        if lease is None:
-            return False
-        campaign_id = lease.campaign_id
-        self._lock_campaigns([campaign_id])
-        moved = self._c.execute(
-            update(d)
-            .where(*leased)
-            .values(
-                status=status,
-                error=error,
-                provider_message_id=provider_message_id,
-                next_attempt_at=next_attempt_at if status == "pending" else None,
-                claimed_by=None,
-                lease_expires_at=None,
-                updated_at=now,
+    def record_outcomes(
+        self, worker_id: str, outcomes: Sequence[Outcome], now: datetime
+    ) -> set[int]:
+        if not outcomes:
+            return set()
+        by_id = {outcome.delivery_id: outcome for outcome in outcomes}
+        leased = (
+            d.c.id.in_(sorted(by_id)),
+            d.c.claimed_by == worker_id,
+            d.c.status == "pending",
+        )
+        # The campaigns first (the lock order of every status move), then the rows they
+        # guard, read again: a reaper may have taken some meanwhile.
+        self._lock_campaigns(set(self._c.execute(select(d.c.campaign_id).where(*leased)).scalars()))
+        rows = self._c.execute(
+            select(d.c.id, d.c.campaign_id, d.c.user_id, d.c.contact_id).where(*leased)
+        ).all()
+        if not rows:
+            return set()
+        self._c.execute(
+            _RECORD,
+            [
+                {
+                    "delivery_id": row.id,
+                    "new_status": by_id[row.id].status,
+                    "new_error": by_id[row.id].error,
+                    "message_id": by_id[row.id].provider_message_id,
+                    "retry_at": by_id[row.id].next_attempt_at
+                    if by_id[row.id].status == "pending"
+                    else None,
+                    "at": now,
+                }
+                for row in rows
+            ],
+        )
+        changes: dict[int, Counter[str]] = {}
+        for row in rows:
+            changes.setdefault(row.campaign_id, Counter()).update(
+                counter_changes("pending", by_id[row.id].status)
             )
-        ).rowcount
-        if not moved:
-            return False
-        self._shift(campaign_id, counter_changes("pending", status))
-        if status == "sent" and lease.contact_id is not None:
+        for campaign_id, change in sorted(changes.items()):
+            self._shift(campaign_id, change)
+        messaged = [row for row in rows if by_id[row.id].status == "sent" and row.contact_id]
+        if messaged:
             self._c.execute(
-                update(contacts).where(contacts.c.id == lease.contact_id).values(last_message=now)
+                update(contacts)
+                .where(contacts.c.id.in_(sorted(row.contact_id for row in messaged)))
+                .values(last_message=now)
             )
-            touch_contacts(self._c, lease.user_id)
-        return True
+            for user_id in sorted({row.user_id for row in messaged}):
+                touch_contacts(self._c, user_id)
+        return {row.id for row in rows}
 
     def reap_expired(self, now: datetime) -> int:
         expired = (
