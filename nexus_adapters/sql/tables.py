@@ -264,12 +264,15 @@ deliveries = Table(
     UniqueConstraint("campaign_id", "contact_id"),
     # The pages (campaign, status filter, id order) and the recounts by status.
     Index("ix_deliveries_campaign_id_status", "campaign_id", "status", "id"),
-    # The dispatcher's claim of due work: pending deliveries by due time.
+    # The dispatcher's claim of due work: each user's unleased pending deliveries, in the
+    # order a claim takes them.
     Index(
-        "ix_deliveries_due",
+        "ix_deliveries_claimable",
+        "user_id",
         "next_attempt_at",
-        postgresql_where=text("status = 'pending'"),
-        sqlite_where=text("status = 'pending'"),
+        "id",
+        postgresql_where=text("status = 'pending' AND claimed_by IS NULL"),
+        sqlite_where=text("status = 'pending' AND claimed_by IS NULL"),
     ),
     # The reaper's search for expired leases: only leased rows are indexed.
     Index(

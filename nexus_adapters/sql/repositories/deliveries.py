@@ -12,6 +12,7 @@ from nexus_adapters.sql.repositories.contact_rows import contact_from_row
 from nexus_adapters.sql.repositories.delivery_queue import SqlDeliveryQueue
 from nexus_adapters.sql.repositories.delivery_rows import delivery_from_row, recipients
 from nexus_adapters.sql.repositories.upsert import insert_for
+from nexus_adapters.sql.statistics import refresh_after_bulk_write
 from nexus_adapters.sql.tables import contacts
 from nexus_adapters.sql.tables import deliveries as t
 from nexus_core.domain.campaigns import Campaign
@@ -74,7 +75,9 @@ class SqlDeliveries(SqlDeliveryQueue):
         # what it returns, in the database, without sending the rows back.
         added = statement.returning(t.c.id).cte("added")
         counted = select(func.count()).select_from(added)
-        return int(self._c.execute(counted, rule.parameters).scalar_one())
+        how_many = int(self._c.execute(counted, rule.parameters).scalar_one())
+        refresh_after_bulk_write(self._c, t, how_many)
+        return how_many
 
     def page(
         self,

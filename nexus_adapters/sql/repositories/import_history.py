@@ -8,7 +8,9 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
+from nexus_adapters.sql.statistics import refresh_after_bulk_write
 from nexus_adapters.sql.tables import contact_imports as t
+from nexus_adapters.sql.tables import contacts
 from nexus_core.domain.contact_files import FileType
 from nexus_core.domain.import_history import ImportCounts, ImportedFile, ImportStatus
 
@@ -69,6 +71,8 @@ class SqlImportHistory:
                 completed_at=now,
             )
         )
+        if status == "completed":
+            refresh_after_bulk_write(self._c, contacts, counts.imported + counts.updated)
 
     def get(self, user_id: int, import_id: int) -> ImportedFile | None:
         row = self._c.execute(select(t).where(t.c.id == import_id, t.c.user_id == user_id)).first()
