@@ -143,6 +143,8 @@ def _worker(args: argparse.Namespace) -> int:
         logging.basicConfig(
             level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s"
         )
+    # httpx logs every request at INFO: a line per message sent, drowning the rounds' summaries.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     print(
         f"nexus: dispatching for database {_describe(settings.database_url)}, WhatsApp at "
         f"{settings.whatsapp_api_url}, SMTP at {settings.smtp_host}:{settings.smtp_port}",

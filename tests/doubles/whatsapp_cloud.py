@@ -3,8 +3,9 @@ answering ``POST /{version}/{phone_number_id}/messages`` in the Cloud API's wire
 
 Every request is recorded (path, headers with lower-case names, JSON body). Answers are
 scripted per recipient (the body's ``to``): ``double.script("5491155550000", reply, …)`` gives
-those replies in order, then successes. A ``Reply`` may wait before answering (``delay``) or
-close the connection without answering (``drop``). Usage::
+those replies in order, then successes (which wait ``delay`` seconds when the double is made
+with one: a slow API). A ``Reply`` may wait before answering (``delay``) or close the connection
+without answering (``drop``). Usage::
 
     with WhatsAppCloudDouble() as cloud:
         cloud.script("34600111222", cloud_error(131026))
@@ -79,14 +80,21 @@ class RecordedRequest:
     body: Any
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # A dispatcher opens dozens of connections at once: the default backlog (5) would drop
+    # their SYNs, and each dropped one waits a second for its retry.
+    request_queue_size = 128
+
+
 class WhatsAppCloudDouble:
-    def __init__(self) -> None:
+    def __init__(self, *, delay: float = 0.0) -> None:
         self.requests: list[RecordedRequest] = []
+        self.delay = delay  # of every unscripted answer
         self._scripts: defaultdict[str, deque[Reply]] = defaultdict(deque)
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(self))
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), _handler_class(self))
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
         )
@@ -132,7 +140,7 @@ class WhatsAppCloudDouble:
         with self._lock:
             self.requests.append(request)
             queue = self._scripts.get(str(to))
-            reply = queue.popleft() if queue else Reply()
+            reply = queue.popleft() if queue else Reply(delay=self.delay)
         if 200 <= reply.status < 300 and not reply.drop:
             given = reply.body["messages"][0]["id"] if isinstance(reply.body, dict) else None
             message_id = given or f"wamid.HBgL{next(self._ids):08d}"
