@@ -52,6 +52,8 @@ DEFAULT_BATCH = DEFAULT_THREADS
 DEFAULT_LEASE_SECONDS = 300.0
 # After an unexpected error (the database unreachable…), wait this long before the next round.
 ERROR_BACKOFF_SECONDS = 5.0
+# After a round that claimed something, an empty round is tried again this soon.
+RECHECK_SECONDS = 0.02
 
 
 def lease_seconds(settings: Settings) -> float:
@@ -126,6 +128,7 @@ class Dispatcher:
 
     def run(self) -> None:
         """Loop until ``stop()``; the round in progress then finishes and is recorded."""
+        busy = False
         with ThreadPoolExecutor(self.threads, thread_name_prefix="nexus-send") as executor:
             while not self.stopping.is_set():
                 try:
@@ -149,8 +152,14 @@ class Dispatcher:
                         report.failed_campaigns,
                         report.completed,
                     )
-                if not report.claimed:
-                    self.stopping.wait(self.poll_seconds)
+                if report.claimed:
+                    busy = True
+                    continue
+                # The first empty round after a busy one may only have met a user another
+                # dispatcher was claiming for (its row is skipped while locked): look again
+                # soon. Only a second empty round in a row means there is nothing to do.
+                self.stopping.wait(RECHECK_SECONDS if busy else self.poll_seconds)
+                busy = False
 
     def stop(self) -> None:
         self.stopping.set()
