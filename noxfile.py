@@ -63,7 +63,8 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Load benchmarks beside the reference Flask app, written to docs/PERFORMANCE.md.
+    """Load benchmarks beside the reference Flask app, then the dispatch benchmarks on SQLite
+    and PostgreSQL, written to docs/PERFORMANCE.md.
 
     Options after ``--`` go to bench/run.py, e.g. ``nox -s bench -- --database postgresql``.
     """
@@ -80,3 +81,14 @@ def bench(session: nox.Session) -> None:
         "docs/PERFORMANCE.md",
         *session.posargs,
     )
+    for database, workers in (("sqlite", "1"), ("postgresql", "1,2")):
+        session.run(
+            "python",
+            "bench/dispatch.py",
+            "--database",
+            database,
+            "--workers",
+            workers,
+            "--write",
+            "docs/PERFORMANCE.md",
+        )
