@@ -36,6 +36,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from run import write_section  # bench/run.py, beside this script
 from sqlalchemy import func, select, update
 
 from nexus_adapters.bootstrap import Adapters, build_adapters
@@ -280,18 +281,6 @@ def table(results: list[dict[str, Any]]) -> str:
             f"{r['seconds']} | {r['per_second']:,} | {r['peak_rss_mib']} | {GOALS[r['scenario']]} |"
         )
     return "\n".join(lines) + "\n"
-
-
-def write_section(path: Path, name: str, body: str) -> None:
-    start, end = f"<!-- bench:{name}:start -->", f"<!-- bench:{name}:end -->"
-    block = f"{start}\n{body}{end}"
-    text_ = path.read_text() if path.is_file() else "# Performance\n"
-    i, j = text_.find(start), text_.find(end)
-    if i >= 0 and j > i:
-        text_ = text_[:i] + block + text_[j + len(end) :]
-    else:
-        text_ = text_.rstrip("\n") + "\n\n" + block + "\n"
-    path.write_text(text_)
 
 
 def main(argv: list[str] | None = None) -> int:
