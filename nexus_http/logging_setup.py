@@ -42,6 +42,28 @@ def configure_logging(production: bool) -> None:
         logger_factory=structlog.PrintLoggerFactory(sys.stdout),
         cache_logger_on_first_use=False,
     )
+    # The adapters log through the standard library (the dispatcher inside `nexus serve`):
+    # their records join the server's own lines.
+    ours = logging.getLogger(ADAPTERS_LOGGER)
+    if not any(isinstance(handler, _ToStructlog) for handler in ours.handlers):
+        ours.addHandler(_ToStructlog())
+    ours.setLevel(logging.INFO)
+    ours.propagate = False  # once is enough, whatever handlers the root logger has
+
+
+# The standard-library loggers of the adapters (``nexus.worker``, …).
+ADAPTERS_LOGGER = "nexus"
+
+
+class _ToStructlog(logging.Handler):
+    """Hands standard-library records to structlog, rendered like every other line."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            logger = structlog.get_logger(record.name)
+            logger.log(record.levelno, record.getMessage(), exc_info=record.exc_info or False)
+        except Exception:
+            self.handleError(record)
 
 
 def _level_and_time(_logger: Any, method_name: str, event: Any) -> Any:

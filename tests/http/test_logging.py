@@ -171,3 +171,17 @@ def test_an_unsubscribe_token_is_masked_in_the_log(
     assert token not in output
     paths = {(e["method"], e["path"]) for e in request_lines(output)}
     assert {("GET", "/api/unsubscribe/***"), ("POST", "/api/unsubscribe/***")} <= paths
+
+
+def test_the_dispatchers_records_join_the_servers_log(
+    make_client: AppFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import logging
+
+    make_client()  # configures logging as the server does
+    logging.getLogger("nexus.worker").info("dispatch: claimed=%d", 7)
+    logging.getLogger("nexus.worker").debug("not at INFO")
+
+    output = capsys.readouterr().out
+    assert "dispatch: claimed=7" in output
+    assert "not at INFO" not in output
