@@ -400,7 +400,7 @@ def test_a_contact_stored_meanwhile_by_another_writer_is_found_on_the_retry(
 ) -> None:
     """Between the lookup and the INSERT a concurrent writer commits a contact with a phone of
     the batch: ON CONFLICT skips that row, the batch is planned again from what is there now,
-    and the row settles against the new contact."""
+    and the row settles against the new contact (an update)."""
     real_plan = contact_import._plan
     plans = 0
 
@@ -426,10 +426,38 @@ def test_a_contact_stored_meanwhile_by_another_writer_is_found_on_the_retry(
         row(4, "Tres", "+34611000003"),
     ]
     with uow_factory(write=True) as uow:
+        settled = uow.contacts.import_batch(owner.id, rows, "update", LATER)
+        uow.commit()
+    assert settled == ["imported", "updated", "imported"]
+    assert plans == 2
+    assert set(stored()) == {"Uno", "Dos", "Tres"}
+
+
+def test_under_skip_the_unique_indexes_decide_with_nothing_read_first(
+    uow_factory: SqlUnitOfWorkFactory,
+    owner: User,
+    stored: Callable[[], dict[str, Contact]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A contact stored by another writer just before the batch's INSERT (here: before it)
+    makes its row a duplicate; no lookup is planned."""
+
+    def never(*args: Any) -> Any:
+        raise AssertionError("a skip batch of distinct keys needs no lookup")
+
+    monkeypatch.setattr(contact_import, "_plan", never)
+    with uow_factory(write=True) as other:
+        other.contacts.add(owner.id, ContactDraft("Rival", None, "dos@example.com"), "manual", NOW)
+        other.commit()
+    rows = [
+        row(2, "Uno", "+34611000001"),
+        row(3, "Dos", "+34611000002", "dos@example.com"),
+        row(4, "Tres", None, "tres@example.com"),
+    ]
+    with uow_factory(write=True) as uow:
         settled = uow.contacts.import_batch(owner.id, rows, "skip", LATER)
         uow.commit()
     assert settled == ["imported", "duplicate", "imported"]
-    assert plans == 2
     assert set(stored()) == {"Uno", "Rival", "Tres"}
 
 

@@ -1,9 +1,15 @@
 """The bulk path of contact imports: a batch planned in Python, written in a few statements.
 
-Per thousand rows: one SELECT of the user's contacts sharing a phone or an email with the batch
-(through the unique indexes), ``plan_import``, then one ``UPDATE … FROM`` for the contacts
-that change and one ``INSERT … SELECT … ON CONFLICT DO NOTHING`` for the new ones, each over
-the whole batch as one JSON parameter (``json_rows``).
+Under ``skip`` a batch whose phones and emails are all different (as ``ImportTally`` passes
+them: a row repeating an earlier one's never reaches the database) is one ``INSERT … SELECT …
+ON CONFLICT DO NOTHING`` over the whole batch as one JSON parameter (``json_rows``): the unique
+indexes on (user, phone) and (user, email) decide, and a row that meets an existing contact,
+or one a concurrent writer just stored, is a duplicate. Nothing is read first.
+
+Otherwise (``update``, or keys repeated within the batch), per thousand rows: one SELECT of the
+user's contacts sharing a phone or an email with the batch (through the unique indexes),
+``plan_import``, then one ``UPDATE … FROM`` for the contacts that change and one ``INSERT …
+SELECT … ON CONFLICT DO NOTHING`` for the new ones.
 
 SQLite's writers hold the database lock, so nothing can slip in between the SELECT and the
 writes. PostgreSQL's concurrent writers can: a contact inserted meanwhile makes the INSERT
@@ -66,6 +72,8 @@ class _Overtaken(Exception):
 
 
 def _insert(connection: Connection) -> Executable:
+    """The batch's new contacts, those that meet no unique index; the phone and email of each
+    contact inserted come back."""
     rows = json_rows(connection.dialect.name, "rows", _FIELDS)
     at = bindparam("at", type_=UTCDateTime)
     owner = bindparam("owner_id", type_=Integer)
@@ -75,9 +83,39 @@ def _insert(connection: Connection) -> Executable:
         insert_for(connection, t)
         .from_select(["user_id", "source", "created_at", "updated_at", *_NAMES], source)
         .on_conflict_do_nothing()
-        .returning(t.c.id)
+        .returning(t.c.phone, t.c.email)
     )
     return statement
+
+
+def _keys_distinct(rows: Sequence[ImportedRow]) -> bool:
+    """No two rows share a phone or an email."""
+    phones = [row.contact.phone for row in rows if row.contact.phone is not None]
+    emails = [row.contact.email for row in rows if row.contact.email is not None]
+    return len(set(phones)) == len(phones) and len(set(emails)) == len(emails)
+
+
+def _insert_new(
+    connection: Connection, user_id: int, rows: Sequence[ImportedRow], now: datetime
+) -> list[Settlement]:
+    """Under ``skip``, rows of distinct keys: each is ``imported`` when the database took it,
+    else a ``duplicate`` of a contact that holds its phone or email."""
+    created = [draft_values(row.contact) for row in rows]
+    inserted = connection.execute(
+        _insert(connection), {"owner_id": user_id, "at": now, "rows": created}
+    ).all()
+    phones = {phone for phone, _ in inserted if phone is not None}
+    emails = {email for _, email in inserted if email is not None}
+    return [
+        "imported"
+        if (
+            row.contact.phone in phones
+            if row.contact.phone is not None
+            else row.contact.email in emails
+        )
+        else "duplicate"
+        for row in rows
+    ]
 
 
 def _update(connection: Connection) -> Update:
@@ -146,6 +184,8 @@ def _import_batch(
     on_duplicate: OnDuplicate,
     now: datetime,
 ) -> list[Settlement]:
+    if on_duplicate == "skip" and _keys_distinct(rows):
+        return _insert_new(connection, user_id, rows, now)
     for attempt in range(1, ATTEMPTS + 1):
         try:
             with connection.begin_nested():
