@@ -17,6 +17,7 @@ from nexus_core.domain.contact_imports import ImportedRow, OnDuplicate, Settleme
 from nexus_core.domain.contact_queries import ContactQuery
 from nexus_core.domain.contact_records import Contact, ContactSource, ContactStats
 from nexus_core.domain.contacts import ContactDraft
+from nexus_core.domain.dashboard import Activity, ImportTotals
 from nexus_core.domain.deliveries import (
     ClaimedDelivery,
     Delivery,
@@ -144,6 +145,10 @@ class ContactRepository(Protocol):
 
     def stats(self, user_id: int, now: datetime) -> ContactStats: ...
 
+    def count_opted_out(self, user_id: int) -> int:
+        """How many of the user's contacts are opted out (whatever their status)."""
+        ...
+
     def import_batch(
         self,
         user_id: int,
@@ -188,6 +193,11 @@ class ImportRepository(Protocol):
     def page(self, user_id: int, page: int, per_page: int) -> tuple[list[ImportedFile], int]:
         """One page of the user's imports, newest first (ties: the later-started first), and
         how many there are in all."""
+        ...
+
+    def totals(self, user_id: int) -> ImportTotals:
+        """How many of the user's imports completed, and the sum of their
+        ``contacts_imported``."""
         ...
 
 
@@ -274,6 +284,15 @@ class DeliveryRepository(Protocol):
 
     def counts(self, campaign_id: int) -> DeliveryCounts:
         """The campaign's counters recounted from its deliveries."""
+        ...
+
+    def activity_by_day(self, user_id: int, starts: Sequence[int]) -> list[Activity]:
+        """For each span of buckets (``dashboard.bucket_of``) from ``starts[i]`` to
+        ``starts[i + 1]`` (excluded), how many of the user's deliveries reached there each
+        milestone they are at now (``dashboard.reached`` of their status). Every status move
+        keeps the moments: the milestones a move gains are reached ``now``, those it loses
+        are forgotten (``dashboard.milestone_move``); a deleted campaign's deliveries count
+        nowhere. Summed in the database, from kept counts: never one row per delivery."""
         ...
 
     def skip_pending(self, campaign_id: int, error: str, now: datetime) -> int:

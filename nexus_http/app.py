@@ -25,6 +25,7 @@ from nexus_http.controllers.contacts import ContactsController
 from nexus_http.controllers.imports import ImportsController
 from nexus_http.controllers.operations import OperationsController
 from nexus_http.controllers.profile import ProfileController
+from nexus_http.controllers.stats import StatsController
 from nexus_http.controllers.unsubscribe import UnsubscribeController
 from nexus_http.controllers.webhooks import WhatsAppWebhookController
 from nexus_http.errors import EXCEPTION_HANDLERS
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None, adapters: Adapters | None = Non
             OperationsController,
             UnsubscribeController,
             WhatsAppWebhookController,
+            StatsController,
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[CsrfOriginMiddleware(settings.cors_origins), JsonBodyMiddleware()],

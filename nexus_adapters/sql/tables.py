@@ -23,6 +23,7 @@ from sqlalchemy import (
 from nexus_adapters.sql.types import UTCDateTime
 from nexus_core.domain.audience import CHANNELS
 from nexus_core.domain.campaign_status import CAMPAIGN_STATUSES
+from nexus_core.domain.dashboard import MILESTONES
 from nexus_core.domain.deliveries import DELIVERY_STATUSES
 
 metadata = MetaData(
@@ -72,6 +73,12 @@ users = Table(
     # The dispatcher's pace: the earliest moment the user's next message may be claimed
     # (NULL: no message claimed yet). Advanced by ``spacing(send_rate_per_minute)`` per claim.
     Column("dispatch_next_at", UTCDateTime),
+    # The user's contacts counted: all, ``activo`` ones, opted-out ones. Kept by triggers on
+    # ``contacts`` (CONTACT_COUNT_TRIGGERS, built by the migrations), whoever writes them,
+    # in the writing statement's transaction: the stats never count 100,000 rows.
+    Column("contacts_total", Integer, nullable=False, server_default="0"),
+    Column("contacts_active", Integer, nullable=False, server_default="0"),
+    Column("contacts_opted_out", Integer, nullable=False, server_default="0"),
     sqlite_autoincrement=True,  # never reuse a deleted user's id, as PostgreSQL doesn't
 )
 
@@ -155,6 +162,14 @@ contacts = Table(
 # the shadow tables FTS5 keeps beside it (``contacts_search_data`` …). SQLAlchemy does not model
 # virtual tables: the migration creates them with plain DDL.
 SQLITE_SEARCH_INDEX = "contacts_search"
+# The triggers on contacts that keep ``users.contacts_total`` … (migration 0008): row triggers
+# on SQLite, statement triggers with transition tables (and their function) on PostgreSQL.
+CONTACT_COUNT_TRIGGERS = (
+    "contacts_counted_insert",
+    "contacts_counted_update",
+    "contacts_counted_delete",
+)
+CONTACT_COUNT_FUNCTION = "contacts_counted"
 
 contact_imports = Table(
     "contact_imports",
@@ -257,6 +272,9 @@ deliveries = Table(
     # A leased delivery is never claimed again; an expired lease is reaped (unknown_outcome).
     Column("claimed_by", String(200)),
     Column("lease_expires_at", UTCDateTime),
+    # When the delivery reached each milestone of its status (``dashboard.reached``), NULL for
+    # the others: what ``delivery_activity`` counts, recountable from here.
+    *(Column(f"{milestone}_at", UTCDateTime) for milestone in MILESTONES),
     # A CHECK, as for campaigns: the dispatcher writes statuses with set-based SQL.
     _one_of("status", DELIVERY_STATUSES),
     # Nobody messaged twice for one campaign: a repeated snapshot inserts nothing. Deleted
@@ -290,4 +308,16 @@ deliveries = Table(
         sqlite_where=text("provider_message_id IS NOT NULL"),
     ),
     sqlite_autoincrement=True,
+)
+
+# The dashboard's ``daily``: per user and UTC quarter-hour (``dashboard.bucket_of``), how many
+# of the user's deliveries reached each milestone then and are still there. Kept by every
+# status move in the move's transaction (``delivery_activity.py``); a recount of the
+# deliveries' ``<milestone>_at`` gives the same numbers.
+delivery_activity = Table(
+    "delivery_activity",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("bucket", Integer, primary_key=True, autoincrement=False),
+    *(Column(milestone, Integer, nullable=False, server_default="0") for milestone in MILESTONES),
 )

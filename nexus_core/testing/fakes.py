@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import copy
 import csv
 import dataclasses
@@ -28,6 +29,14 @@ from nexus_core.domain.contact_records import (
     revised,
 )
 from nexus_core.domain.contacts import ContactDraft
+from nexus_core.domain.dashboard import (
+    MILESTONES,
+    Activity,
+    ImportTotals,
+    Milestone,
+    bucket_of,
+    milestone_move,
+)
 from nexus_core.domain.deliveries import (
     ClaimedDelivery,
     Delivery,
@@ -71,6 +80,8 @@ class _State:
     # The dispatcher's: delivery id → (worker id, lease expiry); user id → next claim time.
     leases: dict[int, tuple[str, datetime]] = dataclasses.field(default_factory=dict)
     dispatch_next_at: dict[int, datetime] = dataclasses.field(default_factory=dict)
+    # The dashboard's: delivery id → when it reached each milestone of its status.
+    reached_at: dict[int, dict[Milestone, datetime]] = dataclasses.field(default_factory=dict)
     # A plain int, not itertools.count: the unit of work deep-copies the state, and copying
     # itertools objects is deprecated since Python 3.12 and gone in 3.14.
     last_id: int = 0
@@ -321,6 +332,9 @@ class FakeContacts:
             recent=sum(c.created_at >= since for c in mine),
         )
 
+    def count_opted_out(self, user_id: int) -> int:
+        return sum(c.opted_out for c in self._s.contacts.values() if c.user_id == user_id)
+
     def import_batch(
         self,
         user_id: int,
@@ -388,6 +402,12 @@ class FakeImports:
         offset = (page - 1) * per_page
         return mine[offset : offset + per_page], len(mine)
 
+    def totals(self, user_id: int) -> ImportTotals:
+        done = [
+            r for r in self._s.imports.values() if r.user_id == user_id and r.status == "completed"
+        ]
+        return ImportTotals(len(done), sum(r.counts.imported for r in done))
+
 
 class FakeCampaigns:
     def __init__(self, state: _State) -> None:
@@ -429,6 +449,8 @@ class FakeCampaigns:
         for delivery in list(self._s.deliveries.values()):  # ON DELETE CASCADE
             if delivery.campaign_id == campaign_id:
                 del self._s.deliveries[delivery.id]
+                self._s.leases.pop(delivery.id, None)
+                self._s.reached_at.pop(delivery.id, None)
         return True
 
     def _mine(self, user_id: int) -> list[Campaign]:
@@ -528,10 +550,33 @@ class FakeDeliveries:
     def counts(self, campaign_id: int) -> DeliveryCounts:
         return count_deliveries(d.status for d in self._of(campaign_id))
 
+    def activity_by_day(self, user_id: int, starts: Sequence[int]) -> list[Activity]:
+        found = [dict.fromkeys(MILESTONES, 0) for _ in starts[1:]]
+        for delivery in self._s.deliveries.values():
+            if delivery.user_id != user_id:
+                continue
+            for milestone, moment in self._s.reached_at.get(delivery.id, {}).items():
+                span = bisect.bisect_right(starts, bucket_of(moment)) - 1
+                if 0 <= span < len(found):
+                    found[span][milestone] += 1
+        return [Activity.of(counts) for counts in found]
+
+    def _restamp(
+        self, delivery_id: int, old: DeliveryStatus, new: DeliveryStatus, now: datetime
+    ) -> None:
+        """Forget the milestones the move loses; those it gains are reached ``now``."""
+        move = milestone_move(old, new)
+        moments = self._s.reached_at.setdefault(delivery_id, {})
+        for milestone in move.lost:
+            moments.pop(milestone, None)
+        for milestone in move.gained:
+            moments[milestone] = now
+
     def _move(self, campaign_id: int, current: DeliveryStatus, **changes: Any) -> int:
         moving = [d for d in self._of(campaign_id) if d.status == current]
         for delivery in moving:
             self._s.deliveries[delivery.id] = dataclasses.replace(delivery, **changes)
+            self._restamp(delivery.id, current, changes["status"], changes["updated_at"])
         return len(moving)
 
     def skip_pending(self, campaign_id: int, error: str, now: datetime) -> int:
@@ -580,6 +625,7 @@ class FakeDeliveries:
         )
         self._s.leases.pop(delivery.id, None)
         self._shift(delivery.campaign_id, counter_changes(delivery.status, status))
+        self._restamp(delivery.id, delivery.status, status, now)
 
     def _waiting(self, user_id: int, now: datetime) -> list[Delivery]:
         """The user's pending, due, unleased deliveries of active campaigns, oldest first."""

@@ -27,6 +27,7 @@ APPLICATION_TABLES = {
     "contact_imports",
     "campaigns",
     "deliveries",
+    "delivery_activity",
 }
 
 

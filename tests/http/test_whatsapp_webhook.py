@@ -410,8 +410,9 @@ def test_the_webhook_is_documented(client: Client) -> None:
 
 
 def test_the_log_never_shows_the_verify_token_or_a_signature(
-    client: Client, capsys: pytest.CaptureFixture[str]
+    capsys: pytest.CaptureFixture[str], client: Client
 ) -> None:
+    # capsys first: the app, and its log's output stream, are made while it captures.
     capsys.readouterr()
     assert client.get(PATH, params=HANDSHAKE).status_code == 200
     assert client.get(PATH, params={**HANDSHAKE, "hub.verify_token": "a-guess"}).status_code == 403

@@ -11,6 +11,7 @@ from nexus_adapters.sql.repositories.campaign_rows import (
     draft_values,
     saved_values,
 )
+from nexus_adapters.sql.repositories.delivery_activity import forget_campaign
 from nexus_adapters.sql.tables import CAMPAIGN_COUNTERS
 from nexus_adapters.sql.tables import campaigns as t
 from nexus_core.domain.campaign_status import CAMPAIGN_STATUSES, CampaignStatus
@@ -19,6 +20,18 @@ from nexus_core.domain.campaigns import Campaign, CampaignDraft
 _BY_ID = select(t).where(t.c.id == bindparam("campaign_id"), t.c.user_id == bindparam("user_id"))
 # SQLite has no row locks (a write unit of work already holds the database's); PostgreSQL does.
 _BY_ID_FOR_UPDATE = _BY_ID.with_for_update()
+
+
+# The counts of the stats (and the dashboard's), built once: a statement made anew per call
+# costs more to build than to run.
+_BY_STATUS = (
+    select(t.c.status, func.count())
+    .where(t.c.user_id == bindparam("owner_id"))
+    .group_by(t.c.status)
+)
+_COUNTER_TOTALS = select(
+    *(func.coalesce(func.sum(t.c[name]), 0) for name in CAMPAIGN_COUNTERS)
+).where(t.c.user_id == bindparam("owner_id"))
 
 
 class SqlCampaigns:
@@ -53,6 +66,8 @@ class SqlCampaigns:
         )
 
     def delete(self, user_id: int, campaign_id: int) -> bool:
+        # Its deliveries go with it (ON DELETE CASCADE), and out of the dashboard's counts.
+        forget_campaign(self._c, user_id, campaign_id)
         statement = delete(t).where(t.c.id == campaign_id, t.c.user_id == user_id)
         return bool(self._c.execute(statement).rowcount)
 
@@ -76,9 +91,7 @@ class SqlCampaigns:
         return [campaign_from_row(row._mapping) for row in rows], total
 
     def count_by_status(self, user_id: int) -> dict[CampaignStatus, int]:
-        rows = self._c.execute(
-            select(t.c.status, func.count()).where(t.c.user_id == user_id).group_by(t.c.status)
-        )
+        rows = self._c.execute(_BY_STATUS, {"owner_id": user_id})
         counted: dict[str, int] = {status: count for status, count in rows}
         return {status: counted.get(status, 0) for status in CAMPAIGN_STATUSES}
 
@@ -94,6 +107,5 @@ class SqlCampaigns:
         return [campaign_from_row(row._mapping) for row in rows]
 
     def counter_totals(self, user_id: int) -> dict[str, int]:
-        sums = [func.coalesce(func.sum(t.c[name]), 0) for name in CAMPAIGN_COUNTERS]
-        row = self._c.execute(select(*sums).where(t.c.user_id == user_id)).one()
+        row = self._c.execute(_COUNTER_TOTALS, {"owner_id": user_id}).one()
         return {name: int(total) for name, total in zip(CAMPAIGN_COUNTERS, row, strict=True)}

@@ -71,6 +71,19 @@ def touch_contacts(connection: Connection, user_id: int) -> None:
     connection.execute(_TOUCH, {"owner_id": user_id, "version": secrets.randbits(62) + 1})
 
 
+# The counts of the stats: the user's row, and a range of the creation-time index.
+_RECENT = (
+    select(func.count())
+    .where(t.c.user_id == bindparam("owner_id"), t.c.created_at >= bindparam("since"))
+    .scalar_subquery()
+)
+_STATS = select(users.c.contacts_total, users.c.contacts_active, _RECENT).where(
+    users.c.id == bindparam("owner_id", type_=Integer)
+)
+_OPTED_OUT = select(users.c.contacts_opted_out).where(
+    users.c.id == bindparam("owner_id", type_=Integer)
+)
+
 # Built once: a statement made anew per call costs more to build than to run.
 _ADD = (
     insert(t)
@@ -212,15 +225,17 @@ class SqlContacts:
             last = rows[-1]._mapping
 
     def stats(self, user_id: int, now: datetime) -> ContactStats:
-        """One pass over the user's entries of ``ix_contacts_user_id_status``, which holds
-        every column counted: no row is read."""
-        counted = select(
-            func.count(),
-            func.count().filter(t.c.status == "activo"),
-            func.count().filter(t.c.status == "inactivo"),
-            func.count().filter(t.c.created_at >= recent_since(now)),
-        ).where(t.c.user_id == user_id)
-        return ContactStats(*self._c.execute(counted).one())
+        """The counts the triggers on contacts keep on the user's row (migration 0008), and
+        the recent ones from ``ix_contacts_user_id_created_at``: only they are read."""
+        row = self._c.execute(_STATS, {"owner_id": user_id, "since": recent_since(now)}).first()
+        if row is None:  # no such user: no contacts
+            return ContactStats(0, 0, 0, 0)
+        total, active, recent = row
+        return ContactStats(total, active, total - active, recent)
+
+    def count_opted_out(self, user_id: int) -> int:
+        """Kept on the user's row by the triggers on contacts, as ``stats``'s counts."""
+        return int(self._c.execute(_OPTED_OUT, {"owner_id": user_id}).scalar() or 0)
 
     def import_batch(
         self,

@@ -4,11 +4,18 @@ operations come from ``delivery_queue``."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import Connection, func, literal, select, update
 
 from nexus_adapters.sql.repositories.contact_rows import contact_from_row
+from nexus_adapters.sql.repositories.delivery_activity import (
+    ActivityChanges,
+    activity_by_span,
+    stamp_column,
+    stamps,
+)
 from nexus_adapters.sql.repositories.delivery_queue import SqlDeliveryQueue
 from nexus_adapters.sql.repositories.delivery_rows import delivery_from_row, recipients
 from nexus_adapters.sql.repositories.upsert import insert_for
@@ -17,6 +24,7 @@ from nexus_adapters.sql.tables import contacts
 from nexus_adapters.sql.tables import deliveries as t
 from nexus_core.domain.campaigns import Campaign
 from nexus_core.domain.contact_records import Contact
+from nexus_core.domain.dashboard import Activity, milestone_move
 from nexus_core.domain.deliveries import (
     Delivery,
     DeliveryCounts,
@@ -107,6 +115,9 @@ class SqlDeliveries(SqlDeliveryQueue):
         )
         return counts_from_tally({status: count for status, count in rows})
 
+    def activity_by_day(self, user_id: int, starts: Sequence[int]) -> list[Activity]:
+        return activity_by_span(self._c, user_id, starts)
+
     def skip_pending(self, campaign_id: int, error: str, now: datetime) -> int:
         # Leased deliveries are being sent: their workers record what became of them.
         statement = (
@@ -121,19 +132,35 @@ class SqlDeliveries(SqlDeliveryQueue):
         return int(self._c.execute(statement).rowcount)
 
     def reset_failed(self, campaign_id: int, now: datetime) -> int:
+        failed = (t.c.campaign_id == campaign_id, t.c.status == "failed")
+        move = milestone_move("failed", "pending")
+        # They leave the failures of the days they failed on: counted there, by moment.
+        activity = ActivityChanges()
+        for milestone in move.lost:
+            stamp = t.c[stamp_column(milestone)]
+            grouped = self._c.execute(
+                select(t.c.user_id, stamp, func.count())
+                .where(*failed, stamp.is_not(None))
+                .group_by(t.c.user_id, stamp)
+            )
+            for user_id, moment, how_many in grouped:
+                activity.lost(user_id, milestone, moment, how_many)
         # The failed message's id goes too: its late receipts must not move the new attempt.
         statement = (
             update(t)
-            .where(t.c.campaign_id == campaign_id, t.c.status == "failed")
+            .where(*failed)
             .values(
                 status="pending",
                 error=None,
                 provider_message_id=None,
                 next_attempt_at=now,
                 updated_at=now,
+                **stamps(move, now),
             )
         )
-        return int(self._c.execute(statement).rowcount)
+        reset = int(self._c.execute(statement).rowcount)
+        activity.write(self._c)
+        return reset
 
     def preview_recipient(self, campaign: Campaign) -> Contact | None:
         rule = recipients(campaign, self._c.dialect.name)

@@ -50,10 +50,16 @@ from sqlalchemy import (
 
 from nexus_adapters.sql.repositories.campaign_rows import stored_template
 from nexus_adapters.sql.repositories.contacts import touch_contacts
+from nexus_adapters.sql.repositories.delivery_activity import (
+    ActivityChanges,
+    stamp_column,
+    stamps,
+)
 from nexus_adapters.sql.repositories.delivery_rows import delivery_from_row
 from nexus_adapters.sql.tables import campaigns, contacts, users
 from nexus_adapters.sql.tables import deliveries as d
 from nexus_core.domain.campaign_status import next_status
+from nexus_core.domain.dashboard import MILESTONES, milestone_move, reached
 from nexus_core.domain.deliveries import (
     ClaimedDelivery,
     Outcome,
@@ -97,6 +103,9 @@ _RECORD = (
         claimed_by=None,
         lease_expires_at=None,
         updated_at=bindparam("at", type_=d.c.updated_at.type),
+        # A leased delivery is pending, so it had reached nothing: it reaches now the
+        # milestones of its new status.
+        **{stamp_column(m): bindparam(f"{m}_stamp", type_=d.c.updated_at.type) for m in MILESTONES},
     )
 )
 
@@ -332,17 +341,24 @@ class SqlDeliveryQueue:
                     if by_id[row.id].status == "pending"
                     else None,
                     "at": now,
+                    **{
+                        f"{m}_stamp": now if m in reached(by_id[row.id].status) else None
+                        for m in MILESTONES
+                    },
                 }
                 for row in rows
             ],
         )
         changes: dict[int, Counter[str]] = {}
+        activity = ActivityChanges()
         for row in rows:
             changes.setdefault(row.campaign_id, Counter()).update(
                 counter_changes("pending", by_id[row.id].status)
             )
+            activity.moved(row.user_id, milestone_move("pending", by_id[row.id].status), now)
         for campaign_id, change in sorted(changes.items()):
             self._shift(campaign_id, change)
+        activity.write(self._c)
         messaged = [row for row in rows if by_id[row.id].status == "sent" and row.contact_id]
         if messaged:
             self._c.execute(
@@ -362,6 +378,7 @@ class SqlDeliveryQueue:
         )
         campaign_ids = set(self._c.execute(select(d.c.campaign_id).where(*expired)).scalars())
         self._lock_campaigns(campaign_ids)
+        move = milestone_move("pending", "failed")
         reaped = self._c.execute(
             update(d)
             .where(*expired, d.c.campaign_id.in_(sorted(campaign_ids)))
@@ -372,13 +389,18 @@ class SqlDeliveryQueue:
                 claimed_by=None,
                 lease_expires_at=None,
                 updated_at=now,
+                **stamps(move, now),
             )
-            .returning(d.c.campaign_id)
-        ).scalars()
-        per_campaign = Counter(reaped)
+            .returning(d.c.campaign_id, d.c.user_id)
+        ).all()
+        per_campaign = Counter(row.campaign_id for row in reaped)
         changes = counter_changes("pending", "failed")
         for campaign_id, how_many in sorted(per_campaign.items()):
             self._shift(campaign_id, changes, how_many)
+        activity = ActivityChanges()
+        for user_id, how_many in sorted(Counter(row.user_id for row in reaped).items()):
+            activity.moved(user_id, move, now, times=how_many)
+        activity.write(self._c)
         return sum(per_campaign.values())
 
     def complete_finished(self, now: datetime) -> list[int]:
@@ -392,11 +414,15 @@ class SqlDeliveryQueue:
         return sorted(completed)
 
     def fail_campaign(self, campaign_id: int, error: str, now: datetime) -> bool:
-        status_of = select(campaigns.c.status).where(campaigns.c.id == campaign_id)
+        status_of = select(campaigns.c.status, campaigns.c.user_id).where(
+            campaigns.c.id == campaign_id
+        )
         if self._locks_rows:
             status_of = status_of.with_for_update()
-        if self._c.execute(status_of).scalar() != "active":
+        found = self._c.execute(status_of).first()
+        if found is None or found.status != "active":
             return False
+        move = milestone_move("pending", "failed")
         failed = self._c.execute(
             update(d)
             .where(
@@ -404,8 +430,17 @@ class SqlDeliveryQueue:
                 d.c.status == "pending",
                 d.c.claimed_by.is_(None),
             )
-            .values(status="failed", error=error, next_attempt_at=None, updated_at=now)
+            .values(
+                status="failed",
+                error=error,
+                next_attempt_at=None,
+                updated_at=now,
+                **stamps(move, now),
+            )
         ).rowcount
+        activity = ActivityChanges()
+        activity.moved(found.user_id, move, now, times=int(failed))
+        activity.write(self._c)
         self._c.execute(
             update(campaigns)
             .where(campaigns.c.id == campaign_id)
@@ -422,7 +457,13 @@ class SqlDeliveryQueue:
         if campaign_id is None:
             return False
         self._lock_campaigns([campaign_id])
-        current_of = select(d.c.id, d.c.status, d.c.error).where(known)
+        current_of = select(
+            d.c.id,
+            d.c.status,
+            d.c.error,
+            d.c.user_id,
+            *(d.c[stamp_column(m)] for m in MILESTONES),
+        ).where(known)
         if self._locks_rows:
             current_of = current_of.with_for_update()
         row = self._c.execute(current_of).first()
@@ -431,15 +472,21 @@ class SqlDeliveryQueue:
         new = after_receipt(row.status, receipt)
         if new is None:
             return False
+        move = milestone_move(row.status, new)
         values: dict[str, Any] = {
             "status": new,
             "next_attempt_at": None,
             "claimed_by": None,
             "lease_expires_at": None,
             "updated_at": now,
+            **stamps(move, now),
         }
         if new == "failed":
             values["error"] = RECEIPT_FAILED
         self._c.execute(update(d).where(d.c.id == row.id, d.c.status == row.status).values(values))
         self._shift(campaign_id, counter_changes(row.status, new))
+        activity = ActivityChanges()
+        lost_at = {m: row._mapping[stamp_column(m)] for m in move.lost}
+        activity.moved(row.user_id, move, now, lost_at)
+        activity.write(self._c)
         return True

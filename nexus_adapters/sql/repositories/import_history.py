@@ -6,12 +6,13 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from nexus_adapters.sql.statistics import refresh_after_bulk_write
 from nexus_adapters.sql.tables import contact_imports as t
 from nexus_adapters.sql.tables import contacts
 from nexus_core.domain.contact_files import FileType
+from nexus_core.domain.dashboard import ImportTotals
 from nexus_core.domain.import_history import ImportCounts, ImportedFile, ImportStatus
 
 
@@ -33,6 +34,12 @@ def _record_from_row(m: Mapping[Any, Any]) -> ImportedFile:
         created_at=m["created_at"],
         completed_at=m["completed_at"],
     )
+
+
+# The dashboard's ``imports`` and ``contacts_imported``, built once.
+_COMPLETED_TOTALS = select(func.count(), func.coalesce(func.sum(t.c.contacts_imported), 0)).where(
+    t.c.user_id == bindparam("owner_id"), t.c.status == "completed"
+)
 
 
 class SqlImportHistory:
@@ -73,6 +80,10 @@ class SqlImportHistory:
         )
         if status == "completed":
             refresh_after_bulk_write(self._c, contacts, counts.imported + counts.updated)
+
+    def totals(self, user_id: int) -> ImportTotals:
+        imports, imported = self._c.execute(_COMPLETED_TOTALS, {"owner_id": user_id}).one()
+        return ImportTotals(int(imports), int(imported))
 
     def get(self, user_id: int, import_id: int) -> ImportedFile | None:
         row = self._c.execute(select(t).where(t.c.id == import_id, t.c.user_id == user_id)).first()
