@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, text
 
+from nexus_adapters.ai.gemini import GeminiTextGenerator
 from nexus_adapters.channels.email import SmtpEmailChannel
 from nexus_adapters.channels.whatsapp import WhatsAppCloudChannel
 from nexus_adapters.config import Settings
@@ -43,6 +44,9 @@ class Adapters:
     engine: Engine
     ports: Ports
     units_of_work: SqlUnitOfWorkFactory
+    # Gemini, and the WhatsApp channel of replies typed in a conversation (``ports``' own).
+    text_generator: GeminiTextGenerator | None = None
+    replies: WhatsAppCloudChannel | None = None
 
     def database_ready(self) -> bool:
         try:
@@ -57,6 +61,10 @@ class Adapters:
         return unsubscribe_tokens(self.settings)
 
     def close(self) -> None:
+        if self.text_generator is not None:
+            self.text_generator.close()
+        if self.replies is not None:
+            self.replies.close()
         self.units_of_work.close()
         self.engine.dispose()
 
@@ -67,6 +75,8 @@ def build_adapters(settings: Settings) -> Adapters:
     engine = build_engine(settings.database_url, settings.db_pool_size)
     secret_box = FernetSecretBox.from_settings(settings.encryption_keys, settings.secret_key)
     units_of_work = SqlUnitOfWorkFactory(engine, secret_box)
+    text_generator = GeminiTextGenerator.from_settings(settings)
+    replies = WhatsAppCloudChannel.from_settings(settings)
     ports = Ports(
         uow=units_of_work,
         hasher=BcryptHasher(),
@@ -77,8 +87,10 @@ def build_adapters(settings: Settings) -> Adapters:
             auth_requests_per_address=Limit(settings.auth_rate_per_minute, timedelta(minutes=1))
         ),
         import_limit=Limit(settings.import_rate_per_minute, timedelta(minutes=1)),
+        text_generator=text_generator,
+        replies=replies,
     )
-    return Adapters(settings, engine, ports, units_of_work)
+    return Adapters(settings, engine, ports, units_of_work, text_generator, replies)
 
 
 def unsubscribe_tokens(settings: Settings) -> UnsubscribeTokens:

@@ -23,6 +23,7 @@ import socket
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import replace
 from types import FrameType
 from typing import TypeVar
 
@@ -30,6 +31,7 @@ from nexus_adapters.bootstrap import Adapters, build_adapters, build_channels, u
 from nexus_adapters.config import Settings
 from nexus_core.domain.audience import Channel
 from nexus_core.ports import MessageChannel
+from nexus_core.use_cases.automation import reply_once
 from nexus_core.use_cases.context import Ports
 from nexus_core.use_cases.dispatch import DispatchReport, Mapper, UnsubscribeLink, dispatch_once
 
@@ -114,7 +116,8 @@ class Dispatcher:
         self._thread: threading.Thread | None = None
 
     def round(self, executor: ThreadPoolExecutor) -> DispatchReport:
-        return dispatch_once(
+        """A dispatch round, then a round of AI replies (through the WhatsApp channel)."""
+        report = dispatch_once(
             self.ports,
             self.channels,
             worker_id=self.worker_id,
@@ -125,6 +128,28 @@ class Dispatcher:
             unsubscribe_url=self.unsubscribe_url,
             on_error=self._log_error,
         )
+        whatsapp = self.channels.get("whatsapp")
+        if whatsapp is None:
+            return report
+        replies = reply_once(
+            self.ports,
+            whatsapp,
+            worker_id=self.worker_id,
+            lease_seconds=self.lease_seconds,
+            batch=self.batch,
+            send=ready_runs(executor),
+            on_error=self._log_error,
+        )
+        if replies.claimed or replies.reaped:
+            log.info(
+                "replies: reaped=%d claimed=%d sent=%d failed=%d skipped=%d",
+                replies.reaped,
+                replies.claimed,
+                replies.sent,
+                replies.failed,
+                replies.skipped,
+            )
+        return replace(report, replies=replies.claimed)
 
     def run(self) -> None:
         """Loop until ``stop()``; the round in progress then finishes and is recorded."""
@@ -152,7 +177,7 @@ class Dispatcher:
                         report.failed_campaigns,
                         report.completed,
                     )
-                if report.claimed:
+                if report.claimed or report.replies:
                     busy = True
                     continue
                 # The first empty round after a busy one may only have met a user another

@@ -109,3 +109,9 @@ class Collector:
     def raise_if_any(self) -> None:
         if self.errors:
             raise ValidationFailed(self.errors)
+
+
+class UpstreamFailed(DomainError):
+    """A service we depend on (Gemini, the WhatsApp Cloud API) failed to do what was asked."""
+
+    code = "upstream.failed"

@@ -10,6 +10,8 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Protocol, Self
 
+from nexus_core.domain.api_keys import Secret
+from nexus_core.domain.automation import ActivityStatus, BotActivity, ClaimedReply
 from nexus_core.domain.campaign_status import CampaignStatus
 from nexus_core.domain.campaigns import Campaign, CampaignDraft
 from nexus_core.domain.contact_files import FileType
@@ -17,6 +19,11 @@ from nexus_core.domain.contact_imports import ImportedRow, OnDuplicate, Settleme
 from nexus_core.domain.contact_queries import ContactQuery
 from nexus_core.domain.contact_records import Contact, ContactSource, ContactStats
 from nexus_core.domain.contacts import ContactDraft
+from nexus_core.domain.conversations import (
+    ConversationMessage,
+    ConversationSummary,
+    MessageStatus,
+)
 from nexus_core.domain.dashboard import Activity, ImportTotals
 from nexus_core.domain.deliveries import (
     ClaimedDelivery,
@@ -27,9 +34,11 @@ from nexus_core.domain.deliveries import (
     ReceiptStatus,
 )
 from nexus_core.domain.import_history import ImportCounts, ImportedFile, ImportStatus
+from nexus_core.domain.inbound_messages import InboundContact, InboundMessage, InboundOwner
 from nexus_core.domain.outbound import ChannelAccount, OutboundMessage, SendResult
 from nexus_core.domain.rate_limits import WindowCount
 from nexus_core.domain.sessions import Session
+from nexus_core.domain.text_generator import Generation, GenerationRequest
 from nexus_core.domain.users import Registration, User
 
 
@@ -379,6 +388,126 @@ class DeliveryRepository(Protocol):
         ...
 
 
+class ConversationRepository(Protocol):
+    """Users' WhatsApp conversations: one per contact, its messages, and the inbound pipeline's
+    writes. Every read takes the owner's id: another user's contact has no conversation."""
+
+    def owner_of(self, phone_number_id: str) -> InboundOwner | None:
+        """The user whose ``whatsapp_phone_number_id`` is ``phone_number_id`` (the earliest
+        registered when several claim it), or ``None``."""
+        ...
+
+    def contact_for(self, user_id: int, phone: str, name: str, now: datetime) -> InboundContact:
+        """The user's contact with this E.164 ``phone``; created (named ``name``, ``source``
+        ``whatsapp``, ``activo``) when there is none, even while another unit of work creates
+        the same one."""
+        ...
+
+    def record_inbound(
+        self, user_id: int, contact_id: int, message: InboundMessage, now: datetime
+    ) -> int | None:
+        """Store an inbound message (``received``, unread, created ``now``) and move the
+        conversation: newest activity, one more unread, last inbound time the message's
+        ``sent_at(now)`` (never earlier than it was). Its id, or ``None``
+        when the user already has a message with its provider id (nothing changes)."""
+        ...
+
+    def opt_out(self, user_id: int, contact_id: int, now: datetime) -> None:
+        """The contact asked not to be messaged: ``opted_out``, updated ``now``."""
+        ...
+
+    def add_outbound(
+        self,
+        user_id: int,
+        contact_id: int,
+        text: str,
+        status: MessageStatus,
+        provider_message_id: str | None,
+        generated_by_ai: bool,
+        now: datetime,
+    ) -> ConversationMessage:
+        """Store a message we sent (or tried to) and make it the conversation's newest."""
+        ...
+
+    def last_inbound_at(self, user_id: int, contact_id: int) -> datetime | None:
+        """When the contact last wrote to the user (``None``: never, or not the user's)."""
+        ...
+
+    def page(self, user_id: int, page: int, per_page: int) -> tuple[list[ConversationSummary], int]:
+        """Page ``page`` of the user's conversations, newest activity first (ties: the later
+        started first), and how many there are."""
+        ...
+
+    def read_messages(
+        self, user_id: int, contact_id: int, page: int, per_page: int
+    ) -> tuple[list[ConversationMessage], int]:
+        """Page ``page`` of the conversation's messages, newest first, and how many; the
+        page's unread inbound messages turn ``read`` (as returned) and the unread count
+        follows."""
+        ...
+
+    def recent(self, user_id: int, contact_id: int, limit: int) -> list[ConversationMessage]:
+        """The conversation's newest ``limit`` messages, oldest first."""
+        ...
+
+
+class AutomationRepository(Protocol):
+    """Bot activities: the queue of inbound messages to answer with Gemini, and their record."""
+
+    def enqueue(
+        self, user_id: int, contact_id: int, inbound_message_id: int, now: datetime
+    ) -> None:
+        """A ``pending`` activity for an inbound message (at most one per message), with
+        snapshots of the contact's phone and name and of the message's text."""
+        ...
+
+    def claim_due(
+        self, now: datetime, lease_seconds: float, limit: int, worker_id: str, per_minute: int
+    ) -> list[ClaimedReply]:
+        """Lease up to ``limit`` pending activities, oldest first, to ``worker_id`` until
+        ``now + lease_seconds``: at most ``per_minute`` per user claimed within the minute
+        before ``now``; the rest wait. Those whose user turned the automation off (or removed
+        the key), whose contact was deleted or opted out, or whose 24-hour window closed are
+        ``skipped`` (with why) instead. Concurrent claimers never get the same activity."""
+        ...
+
+    def record(
+        self,
+        worker_id: str,
+        activity_id: int,
+        status: ActivityStatus,
+        response: str | None,
+        error: str | None,
+        now: datetime,
+    ) -> bool:
+        """How a leased activity ended; False (nothing changes) when ``worker_id`` no longer
+        holds its lease."""
+        ...
+
+    def reap_expired(self, now: datetime) -> int:
+        """Leased activities whose lease ended by ``now`` turn ``failed`` with
+        ``unknown_outcome`` (the reply may have left: never sent again). How many."""
+        ...
+
+    def page(self, user_id: int, page: int, per_page: int) -> tuple[list[BotActivity], int]:
+        """Page ``page`` of the user's activities, newest first, and how many."""
+        ...
+
+    def outcomes_since(self, user_id: int, since: datetime) -> tuple[int, int]:
+        """How many of the user's activities created at ``since`` or later were ``sent``, and
+        how many ``failed``."""
+        ...
+
+
+class TextGenerator(Protocol):
+    """A large language model (Gemini's ``generateContent``), called with the user's key.
+
+    ``generate`` never raises for a failure of the service (refused, unreachable, slow,
+    filtered): it classifies it in the ``Generation``. Safe to call from several threads."""
+
+    def generate(self, api_key: Secret, request: GenerationRequest) -> Generation: ...
+
+
 class MessageChannel(Protocol):
     """A way out for messages: the WhatsApp Cloud API or SMTP.
 
@@ -402,6 +531,8 @@ class UnitOfWork(Protocol):
     imports: ImportRepository
     campaigns: CampaignRepository
     deliveries: DeliveryRepository
+    conversations: ConversationRepository
+    automation: AutomationRepository
 
     def __enter__(self) -> Self: ...
 

@@ -19,9 +19,11 @@ from nexus_adapters.bootstrap import Adapters, build_adapters
 from nexus_adapters.config import Settings
 from nexus_adapters.worker import IN_PROCESS_DISPATCHER_ENV, start_in_process_dispatcher
 from nexus_http.controllers.auth import AuthController
+from nexus_http.controllers.automation import AutomationController, CampaignDraftController
 from nexus_http.controllers.campaign_actions import CampaignActionsController
 from nexus_http.controllers.campaigns import CampaignsController
 from nexus_http.controllers.contacts import ContactsController
+from nexus_http.controllers.conversations import ConversationsController
 from nexus_http.controllers.imports import ImportsController
 from nexus_http.controllers.operations import OperationsController
 from nexus_http.controllers.profile import ProfileController
@@ -89,6 +91,9 @@ def create_app(settings: Settings | None = None, adapters: Adapters | None = Non
             OperationsController,
             UnsubscribeController,
             WhatsAppWebhookController,
+            ConversationsController,
+            AutomationController,
+            CampaignDraftController,
             StatsController,
         ],
         exception_handlers=EXCEPTION_HANDLERS,

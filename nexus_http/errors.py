@@ -27,6 +27,7 @@ from nexus_core.errors import (
     RuleRefused,
     TooManyAttempts,
     Unauthenticated,
+    UpstreamFailed,
     ValidationFailed,
 )
 from nexus_http.language import preferred_language
@@ -44,6 +45,7 @@ _STATUS_BY_ERROR: tuple[tuple[type[DomainError], int], ...] = (
     (NotFound, 404),
     (Conflict, 409),
     (TooManyAttempts, 429),
+    (UpstreamFailed, 502),
 )
 _CODE_BY_STATUS = {
     400: "http.bad_request",

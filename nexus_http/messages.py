@@ -225,6 +225,37 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "El webhook de WhatsApp no está configurado en este servidor",
         "The WhatsApp webhook is not configured on this server",
     ),
+    # Conversations and AI automation
+    "conversation.window_closed": (
+        "La ventana de 24 horas está cerrada: solo puedes responder libremente durante las 24 "
+        "horas siguientes al último mensaje del contacto (fuera de ella, usa una plantilla)",
+        "The 24-hour window is closed: free-form replies are possible only within 24 hours of "
+        "the contact's last message (outside it, use a template)",
+    ),
+    "conversation.opted_out": (
+        "El contacto se ha dado de baja y no quiere recibir mensajes",
+        "The contact opted out and does not want to receive messages",
+    ),
+    "conversation.channel_not_configured": (
+        "Configura tu clave de API y el ID de número de WhatsApp en tu perfil para responder",
+        "Set up your WhatsApp API key and phone number ID in your profile to reply",
+    ),
+    "conversation.send_failed": (
+        "WhatsApp no aceptó el mensaje ({reason}); queda guardado como fallido",
+        "WhatsApp did not accept the message ({reason}); it is kept as failed",
+    ),
+    "automation.not_configured": (
+        "Configura tu clave de API de Gemini en tu perfil para usar la IA",
+        "Set up your Gemini API key in your profile to use the AI",
+    ),
+    "automation.gemini_key_rejected": (
+        "Gemini rechazó tu clave de API; revísala en tu perfil",
+        "Gemini refused your API key; check it in your profile",
+    ),
+    "automation.gemini_failed": (
+        "Gemini no pudo generar una respuesta ({reason}); inténtalo de nuevo más tarde",
+        "Gemini could not write an answer ({reason}); please try again later",
+    ),
     # Imports
     "import.unreadable": ("No se pudo leer el archivo", "The file could not be read"),
     "import.empty": ("El archivo está vacío", "The file is empty"),
@@ -318,6 +349,15 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "ok.campaign_retrying": (
         "Los envíos fallidos se reintentarán",
         "The failed deliveries will be retried",
+    ),
+    "ok.reply_sent": ("Mensaje enviado", "Message sent"),
+    "ok.automation_enabled": (
+        "Respuestas automáticas activadas",
+        "Automatic replies turned on",
+    ),
+    "ok.automation_disabled": (
+        "Respuestas automáticas desactivadas",
+        "Automatic replies turned off",
     ),
     "ok.unsubscribed": (
         "Te has dado de baja: no recibirás más mensajes de esta lista",

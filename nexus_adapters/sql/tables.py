@@ -22,6 +22,7 @@ from sqlalchemy import (
 
 from nexus_adapters.sql.types import UTCDateTime
 from nexus_core.domain.audience import CHANNELS
+from nexus_core.domain.automation import ACTIVITY_STATUSES
 from nexus_core.domain.campaign_status import CAMPAIGN_STATUSES
 from nexus_core.domain.dashboard import MILESTONES
 from nexus_core.domain.deliveries import DELIVERY_STATUSES
@@ -321,3 +322,100 @@ delivery_activity = Table(
     Column("bucket", Integer, primary_key=True, autoincrement=False),
     *(Column(milestone, Integer, nullable=False, server_default="0") for milestone in MILESTONES),
 )
+
+# WhatsApp conversations: one per user and contact, with what the inbox shows of it (its
+# newest message, unread count and last inbound time) kept by every write of its messages.
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("contact_id", Integer, ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False),
+    Column("last_activity_at", UTCDateTime, nullable=False),
+    # No foreign key: a message row already names its conversation.
+    Column("last_message_id", Integer),
+    Column("last_inbound_at", UTCDateTime),
+    Column("unread_count", Integer, nullable=False, server_default="0"),
+    UniqueConstraint("user_id", "contact_id"),
+    # The inbox, newest activity first; id breaks ties.
+    Index("ix_conversations_user_id_last_activity_at", "user_id", "last_activity_at", "id"),
+    sqlite_autoincrement=True,
+)
+
+conversation_messages = Table(
+    "conversation_messages",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "conversation_id",
+        Integer,
+        ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("direction", String(3), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("provider_message_id", String(255)),
+    Column("generated_by_ai", Boolean, nullable=False, server_default=false()),
+    Column("created_at", UTCDateTime, nullable=False),
+    _one_of("direction", ("in", "out")),
+    # Meta repeats webhook calls: one user stores a provider's message once (NULLs, replies
+    # that never left, never collide).
+    UniqueConstraint("user_id", "provider_message_id"),
+    # A conversation's pages, newest first, and its unread messages.
+    Index("ix_conversation_messages_conversation_id", "conversation_id", "id"),
+    sqlite_autoincrement=True,
+)
+
+# Bot activities: each inbound message the automation answers, its queue (leased by the
+# dispatch workers like deliveries) and its record.
+bot_activities = Table(
+    "bot_activities",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("contact_id", Integer, ForeignKey("contacts.id", ondelete="SET NULL")),
+    Column(
+        "inbound_message_id",
+        Integer,
+        ForeignKey("conversation_messages.id", ondelete="SET NULL"),
+    ),
+    # Snapshots, taken when the message arrived: the record outlives the contact.
+    Column("contact_phone", String(20), nullable=False),
+    Column("contact_name", String(200), nullable=False),
+    Column("message_content", Text, nullable=False),
+    Column("response_content", Text),
+    Column("status", String(10), nullable=False),
+    Column("error", String(100)),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("claimed_by", String(200)),
+    Column("claimed_at", UTCDateTime),
+    Column("lease_expires_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    _one_of("status", ACTIVITY_STATUSES),
+    # One reply per inbound message, however often the webhook repeats it.
+    UniqueConstraint("inbound_message_id"),
+    # The activity list, newest first, and today's counts.
+    Index("ix_bot_activities_user_id_created_at", "user_id", "created_at", "id"),
+    # The pace: each user's claims of the last minute.
+    Index("ix_bot_activities_user_id_claimed_at", "user_id", "claimed_at"),
+    # The claim: unleased pending activities, oldest first.
+    Index(
+        "ix_bot_activities_claimable",
+        "id",
+        postgresql_where=text("status = 'pending' AND claimed_by IS NULL"),
+        sqlite_where=text("status = 'pending' AND claimed_by IS NULL"),
+    ),
+    Index(
+        "ix_bot_activities_lease_expires_at",
+        "lease_expires_at",
+        postgresql_where=text("claimed_by IS NOT NULL"),
+        sqlite_where=text("claimed_by IS NOT NULL"),
+    ),
+    sqlite_autoincrement=True,
+)
+
+# The inbound pipeline finds a message's user by the number that received it.
+Index("ix_users_whatsapp_phone_number_id", users.c.whatsapp_phone_number_id)

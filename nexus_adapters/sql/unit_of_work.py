@@ -16,8 +16,10 @@ from nexus_adapters.sql.engine import (
     build_sqlite_reader_engine,
     reader_options,
 )
+from nexus_adapters.sql.repositories.automation import SqlAutomation
 from nexus_adapters.sql.repositories.campaigns import SqlCampaigns
 from nexus_adapters.sql.repositories.contacts import ContactPage, SqlContacts
+from nexus_adapters.sql.repositories.conversations import SqlConversations
 from nexus_adapters.sql.repositories.deliveries import SqlDeliveries
 from nexus_adapters.sql.repositories.import_history import SqlImportHistory
 from nexus_adapters.sql.repositories.rate_counters import SqlRateCounters
@@ -27,8 +29,10 @@ from nexus_adapters.sql.sqlite_write_gate import SqliteWriteGate
 from nexus_core.domain.sessions import Session
 from nexus_core.domain.users import User
 from nexus_core.ports import (
+    AutomationRepository,
     CampaignRepository,
     ContactRepository,
+    ConversationRepository,
     DeliveryRepository,
     ImportRepository,
     RateCounterRepository,
@@ -84,6 +88,8 @@ class SqlUnitOfWork:
     imports: ImportRepository
     campaigns: CampaignRepository
     deliveries: DeliveryRepository
+    conversations: ConversationRepository
+    automation: AutomationRepository
 
     _transaction: RootTransaction | None
 
@@ -188,6 +194,8 @@ _REPOSITORIES: dict[str, Callable[[SqlUnitOfWork], object]] = {
     "imports": lambda uow: SqlImportHistory(uow._connection),
     "campaigns": lambda uow: SqlCampaigns(uow._connection),
     "deliveries": lambda uow: SqlDeliveries(uow._connection),
+    "conversations": lambda uow: SqlConversations(uow._connection),
+    "automation": lambda uow: SqlAutomation(uow._connection),
 }
 
 

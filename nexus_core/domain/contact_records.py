@@ -9,8 +9,8 @@ from typing import Literal
 
 from nexus_core.domain.contacts import ContactDraft, ContactStatus
 
-ContactSource = Literal["manual", "import"]
-CONTACT_SOURCES: tuple[ContactSource, ...] = ("manual", "import")
+ContactSource = Literal["manual", "import", "whatsapp"]
+CONTACT_SOURCES: tuple[ContactSource, ...] = ("manual", "import", "whatsapp")
 # A contact counts as recent (the contract's ``recent_contacts``/``new_contacts``) this long.
 RECENT = timedelta(days=7)
 

@@ -2,12 +2,12 @@
 
 Meta posts ``{"object": "whatsapp_business_account", "entry": [{"id", "changes": [{"field",
 "value"}]}]}``. A change of field ``messages`` carries in its ``value`` the ``statuses`` of the
-messages we sent (the receipts) and the ``messages`` people sent us (inbound messages, not read
-yet: a reader for them joins ``_VALUE_READERS``). ``parse_webhook`` takes the decoded JSON
-value (the HTTP layer decodes the bytes) and is tolerant of what it does not read — unknown
-members, other objects, other change fields, statuses it does not know — and strict about what
-it reads: a missing or wrong-typed member it needs is a ``MalformedWebhook`` naming the place
-(``entry.0.changes.1.value.statuses.0.id``), and then nothing of the call is applied.
+messages we sent (the receipts) and the ``messages`` people sent us (inbound messages, read
+with the value's ``metadata`` and the senders' ``contacts``). ``parse_webhook`` takes the
+decoded JSON value (the HTTP layer decodes the bytes) and is tolerant of what it does not read
+— unknown members, other objects, other change fields, statuses it does not know — and strict
+about what it reads: a missing or wrong-typed member it needs is a ``MalformedWebhook`` naming
+the place (``entry.0.changes.1.value.statuses.0.id``), and then nothing of the call is applied.
 
 Every call is signed: ``X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body with the
 app secret>``. Subscribing the callback is a handshake: ``hub.mode=subscribe``,
@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from nexus_core.domain.deliveries import RECEIPT_STATUSES, ReceiptStatus
+from nexus_core.domain.inbound_messages import InboundMessage, describe, digits
 from nexus_core.errors import FieldError, Forbidden, Unauthenticated, ValidationFailed
 
 WHATSAPP_BUSINESS_ACCOUNT = "whatsapp_business_account"
@@ -68,11 +69,13 @@ class Receipt:
     def could_name_a_message(self) -> bool:
         """Whether the id could be one we stored; any other names no delivery, so it is never
         looked up."""
-        message_id = self.provider_message_id
-        return (
-            0 < len(message_id) <= PROVIDER_MESSAGE_ID_MAX
-            and _UNSTORABLE.search(message_id) is None
-        )
+        return could_be_stored(self.provider_message_id)
+
+
+def could_be_stored(message_id: str) -> bool:
+    """Whether a provider message id fits where we store ids: not empty, not too long, free
+    of characters a database refuses."""
+    return 0 < len(message_id) <= PROVIDER_MESSAGE_ID_MAX and _UNSTORABLE.search(message_id) is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,13 +83,17 @@ class WebhookEvents:
     """What one webhook call carries that we act on, in payload order."""
 
     receipts: tuple[Receipt, ...] = ()
+    inbound: tuple[InboundMessage, ...] = ()
 
 
 @dataclass(slots=True)
 class _Found:
-    """What the readers collect while going through one payload."""
+    """What the readers collect while going through one payload, and the change value being
+    read (its ``metadata`` and ``contacts`` describe its ``messages``)."""
 
     receipts: list[Receipt] = field(default_factory=list)
+    inbound: list[InboundMessage] = field(default_factory=list)
+    value: dict[str, Any] = field(default_factory=dict)
 
 
 def parse_webhook(payload: object) -> WebhookEvents:
@@ -106,12 +113,13 @@ def parse_webhook(payload: object) -> WebhookEvents:
             if _text(change_object, "field", change_path) == "messages":
                 value_path = f"{change_path}.value"
                 _read_value(_object(change_object.get("value"), value_path), value_path, found)
-    return WebhookEvents(receipts=tuple(found.receipts))
+    return WebhookEvents(receipts=tuple(found.receipts), inbound=tuple(found.inbound))
 
 
 def _read_value(value: dict[str, Any], path: str, found: _Found) -> None:
     """Each list of the change value we read, item by item; lists we do not read (``contacts``,
-    ``messages`` for now, ``errors``) are left alone."""
+    ``errors``) are left alone."""
+    found.value = value
     for member, read in _VALUE_READERS.items():
         items = value.get(member)
         if items is None:
@@ -134,9 +142,50 @@ def _read_status(status: dict[str, Any], path: str, found: _Found) -> None:
     )
 
 
+def _read_message(message: dict[str, Any], path: str, found: _Found) -> None:
+    """An inbound message, read with the number that received it (the value's ``metadata``)
+    and the sender's profile name (the value's ``contacts``, by ``wa_id``)."""
+    value_path = path.rsplit(".messages.", 1)[0]
+    metadata = _object(found.value.get("metadata"), f"{value_path}.metadata")
+    sender = _text(message, "from", path)
+    kind = _text(message, "type", path)
+    found.inbound.append(
+        InboundMessage(
+            provider_message_id=_text(message, "id", path),
+            phone_number_id=_text(metadata, "phone_number_id", f"{value_path}.metadata"),
+            business_number=digits(_optional_text(metadata, "display_phone_number")),
+            sender=sender,
+            profile_name=_profile_name(found.value.get("contacts"), sender),
+            kind=kind,
+            text=describe(kind, message),
+            timestamp=(
+                None
+                if message.get("timestamp") is None
+                else _timestamp(message["timestamp"], f"{path}.timestamp")
+            ),
+        )
+    )
+
+
+def _optional_text(parent: dict[str, Any], member: str) -> str | None:
+    value = parent.get(member)
+    return value if isinstance(value, str) else None
+
+
+def _profile_name(contacts: object, sender: str) -> str | None:
+    """The profile name Meta gives for ``sender`` in the value's ``contacts``, if any."""
+    for contact in contacts if isinstance(contacts, list) else ():
+        if isinstance(contact, dict) and contact.get("wa_id") == sender:
+            profile = contact.get("profile")
+            if isinstance(profile, dict):
+                return _optional_text(profile, "name")
+    return None
+
+
 # The lists of a ``messages`` change value that we read, and how to read one item of each.
 _VALUE_READERS: dict[str, Callable[[dict[str, Any], str, _Found], None]] = {
     "statuses": _read_status,
+    "messages": _read_message,
 }
 
 

@@ -54,6 +54,7 @@ from nexus_core.domain.send_rate import send_slots, slots_within, spacing
 from nexus_core.domain.sessions import Session
 from nexus_core.domain.users import Credentials, Preferences, Registration, User
 from nexus_core.errors import Conflict
+from nexus_core.testing.conversation_fakes import FakeAutomation, FakeConversations, Inbox
 
 # The ``Campaign`` fields that count deliveries (what ``counter_totals`` sums).
 CAMPAIGN_COUNTER_FIELDS = (
@@ -82,6 +83,8 @@ class _State:
     dispatch_next_at: dict[int, datetime] = dataclasses.field(default_factory=dict)
     # The dashboard's: delivery id → when it reached each milestone of its status.
     reached_at: dict[int, dict[Milestone, datetime]] = dataclasses.field(default_factory=dict)
+    # Conversations, their messages and the bot activities.
+    inbox: Inbox = dataclasses.field(default_factory=Inbox)
     # A plain int, not itertools.count: the unit of work deep-copies the state, and copying
     # itertools objects is deprecated since Python 3.12 and gone in 3.14.
     last_id: int = 0
@@ -819,6 +822,8 @@ class FakeUnitOfWork:
         self.imports = FakeImports(self._state)
         self.campaigns = FakeCampaigns(self._state)
         self.deliveries = FakeDeliveries(self._state)
+        self.conversations = FakeConversations(self._state)
+        self.automation = FakeAutomation(self._state)
         return self
 
     def __exit__(

@@ -7,7 +7,14 @@ from dataclasses import dataclass, field
 from nexus_core.domain.contact_files import ContactFileReader
 from nexus_core.domain.rate_limits import IMPORTS_PER_MINUTE, AuthLimits, Limit
 from nexus_core.domain.sessions import SessionPolicy
-from nexus_core.ports import Clock, PasswordHasher, TokenGenerator, UnitOfWorkFactory
+from nexus_core.ports import (
+    Clock,
+    MessageChannel,
+    PasswordHasher,
+    TextGenerator,
+    TokenGenerator,
+    UnitOfWorkFactory,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,3 +28,6 @@ class Ports:
     auth_limits: AuthLimits = field(default_factory=AuthLimits)
     # Imports per client address, and per user, in each window.
     import_limit: Limit = IMPORTS_PER_MINUTE
+    # Gemini, and the WhatsApp channel that replies typed in a conversation leave through.
+    text_generator: TextGenerator | None = None
+    replies: MessageChannel | None = None

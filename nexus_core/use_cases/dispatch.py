@@ -81,7 +81,8 @@ def _ignore(what: str, error: BaseException) -> None:
 class DispatchReport:
     """What one round did: campaigns ``started`` (scheduled ones whose time came), leases
     ``reaped``, deliveries ``claimed`` and how they ended (``sent``, ``retried`` later,
-    ``failed``), campaigns ``failed_campaigns`` (bad credentials) and ``completed``."""
+    ``failed``), campaigns ``failed_campaigns`` (bad credentials) and ``completed``, and AI
+    replies ``replies`` claimed (``automation.reply_once``, when the round runs it)."""
 
     started: int = 0
     reaped: int = 0
@@ -91,11 +92,18 @@ class DispatchReport:
     failed: int = 0
     failed_campaigns: int = 0
     completed: int = 0
+    replies: int = 0
 
     @property
     def idle(self) -> bool:
         """Nothing happened: nothing was due."""
-        return self.started == 0 and self.reaped == 0 and self.claimed == 0 and self.completed == 0
+        return (
+            self.started == 0
+            and self.reaped == 0
+            and self.claimed == 0
+            and self.completed == 0
+            and self.replies == 0
+        )
 
 
 @dataclass(frozen=True, slots=True)

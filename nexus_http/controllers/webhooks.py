@@ -1,10 +1,11 @@
-"""``/api/webhooks/whatsapp``: the WhatsApp Cloud API's callback — the subscription handshake
-and the signed status callbacks (delivery receipts).
+"""``/api/webhooks/whatsapp``: the WhatsApp Cloud API's callback — the subscription handshake,
+the signed status callbacks (delivery receipts) and inbound messages.
 
 Meta calls without a session, an ``Origin`` or a cookie: no session is looked up here, and the
 CSRF rule serves such requests. A call is cheap: the signature is checked and the body parsed
-on the event loop, and the database is touched (one unit of work, in the thread pool) only when
-the call carries receipts.
+on the event loop, and the database is touched (in the thread pool) only when the call carries
+receipts or messages: the inbound messages of a call are stored in one short unit of work, and
+their AI replies are left to the dispatch workers.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from nexus_core.domain.whatsapp_webhook import (
     parse_webhook,
     verify_signature,
 )
+from nexus_core.use_cases.inbound import receive_inbound
 from nexus_core.use_cases.receipts import record_receipts
 from nexus_http.controllers.docs import problems
 from nexus_http.errors import ProblemException
@@ -89,11 +91,14 @@ class WhatsAppWebhookController(Controller):
     @post(
         "/",
         status_code=200,
-        summary="Status callbacks of sent WhatsApp messages (delivery receipts)",
+        summary="Status callbacks of sent WhatsApp messages, and inbound messages",
         description="The Cloud API's JSON payload, signed in `X-Hub-Signature-256` "
         "(`sha256=` and the hex HMAC-SHA256 of the raw body with `NEXUS_WHATSAPP_APP_SECRET`). "
         "`sent`, `delivered`, `read` and `failed` statuses move the deliveries they name, never "
-        "backwards; other kinds of payload are acknowledged and ignored.",
+        "backwards. Inbound `messages` are stored on the conversation of the user whose "
+        "`whatsapp_phone_number_id` received them (once per message id), opt-out words opt "
+        "the contact out, and AI replies are queued when the user's automation is on. Other "
+        "kinds of payload are acknowledged and ignored.",
         responses=_described(
             problems(400, 401, 403, 413, 415, 503),
             {
@@ -116,9 +121,12 @@ class WhatsAppWebhookController(Controller):
         except (ValueError, RecursionError) as malformed:
             # msgspec's DecodeError, bytes that are not UTF-8, or nesting too deep to decode
             raise ProblemException(400, "http.malformed_json") from malformed
-        receipts = parse_webhook(payload).receipts
+        events = parse_webhook(payload)
+        receipts = events.receipts
+        ports = adapters.ports
+        if events.inbound:
+            await sync_to_thread(receive_inbound, ports, events.inbound, ports.clock())
         applied = 0
         if receipts:
-            ports = adapters.ports
             applied = await sync_to_thread(record_receipts, ports, receipts, ports.clock())
         return WebhookAck(ok=True, receipts=len(receipts), applied=applied)

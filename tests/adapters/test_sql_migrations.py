@@ -28,6 +28,9 @@ APPLICATION_TABLES = {
     "campaigns",
     "deliveries",
     "delivery_activity",
+    "conversations",
+    "conversation_messages",
+    "bot_activities",
 }
 
 
