@@ -63,8 +63,8 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Load benchmarks beside the reference Flask app, then the dispatch benchmarks on SQLite
-    and PostgreSQL, written to docs/PERFORMANCE.md.
+    """Load benchmarks beside the reference Flask app, then the dispatch, dashboard and
+    inbound-webhook benchmarks on SQLite and PostgreSQL, written to docs/PERFORMANCE.md.
 
     Options after ``--`` go to bench/run.py, e.g. ``nox -s bench -- --database postgresql``.
     """
@@ -92,3 +92,5 @@ def bench(session: nox.Session) -> None:
             "--write",
             "docs/PERFORMANCE.md",
         )
+        for script in ("bench/stats.py", "bench/inbound.py"):
+            session.run("python", script, "--database", database, "--write", "docs/PERFORMANCE.md")
