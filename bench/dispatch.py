@@ -35,7 +35,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from run import write_measurement  # bench/run.py, beside this script
+from run import fresh_database, write_measurement  # bench/run.py, beside this script
 from sqlalchemy import func, select, update
 
 from nexus_adapters.bootstrap import Adapters, build_adapters
@@ -74,20 +74,6 @@ class InstantChannel:
 
 
 # --- the database ---------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def database(kind: str, workdir: Path) -> Iterator[str]:
-    if kind == "sqlite":
-        yield f"sqlite:///{workdir / 'bench.db'}"
-        return
-    name = f"nexus_dispatch_{int(time.time())}_{secrets.token_hex(3)}"
-    connect = ["-h", "127.0.0.1", "-p", "5432", "-U", "postgres", "-w"]
-    subprocess.run(["createdb", *connect, name], check=True, timeout=60)
-    try:
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    finally:
-        subprocess.run(["dropdb", *connect, "--if-exists", "--force", name], check=False)
 
 
 def settings_for(url: str, **extra: Any) -> Settings:
@@ -206,7 +192,7 @@ def stop_all(processes: list[subprocess.Popen[bytes]]) -> None:
 def run_scenario(kind: str, scenario: str, workers: int, recipients: int) -> dict[str, Any]:
     with (
         tempfile.TemporaryDirectory(prefix="nexus-dispatch-") as tmp,
-        database(kind, Path(tmp)) as url,
+        fresh_database(kind, Path(tmp)) as url,
     ):
         workdir = Path(tmp)
         adapters = build_adapters(settings_for(url))

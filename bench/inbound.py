@@ -29,8 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from dispatch import database  # bench/dispatch.py, beside this script
-from run import clean_env, free_port, local_only, serve, write_measurement
+from run import clean_env, free_port, fresh_database, local_only, serve, write_measurement
 from sqlalchemy import create_engine, func, select
 
 from nexus_adapters.config import normalise_database_url
@@ -177,7 +176,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         contextlib.ExitStack() as stack,
     ):
         workdir = Path(tmp)
-        database_url = stack.enter_context(database(args.database, workdir))
+        database_url = stack.enter_context(fresh_database(args.database, workdir))
         port = free_port()
         env = clean_env()
         env.update(

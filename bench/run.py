@@ -267,14 +267,30 @@ def serve(
 
 
 @contextlib.contextmanager
-def postgres_database(args: argparse.Namespace) -> Iterator[str]:
+def new_postgres_database(host: str, port: int, user: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database for one run, dropped afterwards; its URL."""
     name = f"nexus_bench_{int(time.time())}_{secrets.token_hex(3)}"
-    common = ["-h", args.pg_host, "-p", str(args.pg_port), "-U", args.pg_user, "-w"]
+    common = ["-h", host, "-p", str(port), "-U", user, "-w"]
     subprocess.run(["createdb", *common, name], check=True, timeout=60)
     try:
-        yield f"postgresql://{args.pg_user}@{args.pg_host}:{args.pg_port}/{name}"
+        yield f"postgresql://{user}@{host}:{port}/{name}"
     finally:
         subprocess.run(["dropdb", *common, "--if-exists", "--force", name], timeout=60, check=False)
+
+
+def postgres_database(args: argparse.Namespace) -> contextlib.AbstractContextManager[str]:
+    return new_postgres_database(args.pg_host, args.pg_port, args.pg_user)
+
+
+@contextlib.contextmanager
+def fresh_database(kind: str, workdir: Path) -> Iterator[str]:
+    """The URL of a fresh database: a SQLite file in ``workdir``, or a new PostgreSQL
+    database on 127.0.0.1:5432 (user postgres), dropped afterwards."""
+    if kind == "sqlite":
+        yield f"sqlite:///{workdir / 'bench.db'}"
+        return
+    with new_postgres_database("127.0.0.1", 5432, "postgres") as url:
+        yield url
 
 
 def postgres_version(args: argparse.Namespace) -> str:

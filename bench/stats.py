@@ -26,19 +26,17 @@ import dataclasses
 import datetime
 import os
 import random
-import secrets
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from litestar.testing import TestClient
-from run import write_measurement  # bench/run.py, beside this script
+from run import fresh_database, write_measurement  # bench/run.py, beside this script
 from sqlalchemy import Engine, insert, text, update
 
 from nexus_adapters.bootstrap import Adapters, build_adapters
@@ -84,20 +82,6 @@ CHUNK = 20_000
 
 def log(*parts: object) -> None:
     print("[stats-bench]", *parts, file=sys.stderr, flush=True)
-
-
-@contextlib.contextmanager
-def database(kind: str, workdir: Path) -> Iterator[str]:
-    if kind == "sqlite":
-        yield f"sqlite:///{workdir / 'bench.db'}"
-        return
-    name = f"nexus_stats_{int(time.time())}_{secrets.token_hex(3)}"
-    connect = ["-h", "127.0.0.1", "-p", "5432", "-U", "postgres", "-w"]
-    subprocess.run(["createdb", *connect, name], check=True, timeout=60)
-    try:
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    finally:
-        subprocess.run(["dropdb", *connect, "--if-exists", "--force", name], check=False)
 
 
 def settings_for(url: str) -> Settings:
@@ -309,7 +293,7 @@ def timed(settings: Settings, adapters: Adapters, requests: int) -> tuple[list[f
 
 
 def run(kind: str, requests: int, size: Size) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as workdir, database(kind, Path(workdir)) as url:
+    with tempfile.TemporaryDirectory() as workdir, fresh_database(kind, Path(workdir)) as url:
         settings = settings_for(url)
         adapters = build_adapters(settings)
         upgrade(adapters.engine)
