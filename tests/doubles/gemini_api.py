@@ -21,9 +21,10 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Self
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+
+from tests.doubles.local_http import LocalHttpServer
 
 API_VERSION = "v1beta"
 MODEL = "gemini-2.5-flash"
@@ -118,52 +119,23 @@ class RecordedRequest:
         return "".join(part.get("text", "") for part in parts)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128
-
-
-class GeminiApiDouble:
+class GeminiApiDouble(LocalHttpServer):
     def __init__(self, *, keys: set[str], answer_text: str | None = None) -> None:
         self.requests: list[RecordedRequest] = []
         self.keys = set(keys)
         self.answer_text = answer_text
         self._script: deque[Reply] = deque()
         self._lock = threading.Lock()
-        self._server = _Server(("127.0.0.1", 0), _handler_class(self))
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
+        super().__init__(_handler_class(self))
 
     @property
     def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/{API_VERSION}"
+        return f"{self.root_url()}/{API_VERSION}"
 
     def script(self, *replies: Reply) -> None:
         """Answer the next requests with a valid key with ``replies``, in order."""
         with self._lock:
             self._script.extend(replies)
-
-    def start(self) -> Self:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def _record(self, request: RecordedRequest) -> Reply:
         with self._lock:

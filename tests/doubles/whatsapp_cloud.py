@@ -20,9 +20,10 @@ import threading
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Self
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+
+from tests.doubles.local_http import LocalHttpServer
 
 API_VERSION = "v21.0"
 
@@ -80,29 +81,18 @@ class RecordedRequest:
     body: Any
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    # A dispatcher opens dozens of connections at once: the default backlog (5) would drop
-    # their SYNs, and each dropped one waits a second for its retry.
-    request_queue_size = 128
-
-
-class WhatsAppCloudDouble:
+class WhatsAppCloudDouble(LocalHttpServer):
     def __init__(self, *, delay: float = 0.0) -> None:
         self.requests: list[RecordedRequest] = []
         self.delay = delay  # of every unscripted answer
         self._scripts: defaultdict[str, deque[Reply]] = defaultdict(deque)
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
-        self._server = _Server(("127.0.0.1", 0), _handler_class(self))
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
+        super().__init__(_handler_class(self))
 
     @property
     def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/{API_VERSION}"
+        return f"{self.root_url()}/{API_VERSION}"
 
     def script(self, to: str, *replies: Reply) -> None:
         """Answer the next requests to ``to`` (without ``+``) with ``replies``, in order."""
@@ -114,26 +104,6 @@ class WhatsAppCloudDouble:
         with self._lock:
             self.requests.clear()
             self._scripts.clear()
-
-    def start(self) -> Self:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def _record(self, request: RecordedRequest) -> Reply:
         to = request.body.get("to") if isinstance(request.body, dict) else None
