@@ -16,6 +16,7 @@ from nexus_adapters.security.passwords import BcryptHasher
 from nexus_adapters.security.secret_box import FernetSecretBox
 from nexus_adapters.security.tokens import SessionTokens
 from nexus_adapters.sql.engine import build_engine
+from nexus_adapters.sql.group_commit import GroupCommitWriter
 from nexus_adapters.sql.migrate import upgrade
 from nexus_adapters.sql.secret_rotation import rotate_stored_secrets
 from nexus_adapters.sql.unit_of_work import SqlUnitOfWorkFactory
@@ -44,6 +45,7 @@ class Adapters:
     engine: Engine
     ports: Ports
     units_of_work: SqlUnitOfWorkFactory
+    group_writer: GroupCommitWriter
     # Gemini, and the WhatsApp channel of replies typed in a conversation (``ports``' own).
     text_generator: GeminiTextGenerator | None = None
     replies: WhatsAppCloudChannel | None = None
@@ -65,6 +67,7 @@ class Adapters:
             self.text_generator.close()
         if self.replies is not None:
             self.replies.close()
+        self.group_writer.close()
         self.units_of_work.close()
         self.engine.dispose()
 
@@ -75,6 +78,7 @@ def build_adapters(settings: Settings) -> Adapters:
     engine = build_engine(settings.database_url, settings.db_pool_size)
     secret_box = FernetSecretBox.from_settings(settings.encryption_keys, settings.secret_key)
     units_of_work = SqlUnitOfWorkFactory(engine, secret_box)
+    group_writer = GroupCommitWriter(units_of_work)
     text_generator = GeminiTextGenerator.from_settings(settings)
     replies = WhatsAppCloudChannel.from_settings(settings)
     ports = Ports(
@@ -89,8 +93,9 @@ def build_adapters(settings: Settings) -> Adapters:
         import_limit=Limit(settings.import_rate_per_minute, timedelta(minutes=1)),
         text_generator=text_generator,
         replies=replies,
+        group_writer=group_writer,
     )
-    return Adapters(settings, engine, ports, units_of_work, text_generator, replies)
+    return Adapters(settings, engine, ports, units_of_work, group_writer, text_generator, replies)
 
 
 def unsubscribe_tokens(settings: Settings) -> UnsubscribeTokens:

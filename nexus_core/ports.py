@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol, Self, TypeVar
 
 from nexus_core.domain.api_keys import Secret
 from nexus_core.domain.automation import ActivityStatus, BotActivity, ClaimedReply
@@ -40,6 +40,8 @@ from nexus_core.domain.rate_limits import WindowCount
 from nexus_core.domain.sessions import Session
 from nexus_core.domain.text_generator import Generation, GenerationRequest
 from nexus_core.domain.users import Registration, User
+
+T = TypeVar("T")
 
 
 class UserRepository(Protocol):
@@ -553,6 +555,17 @@ class UnitOfWorkFactory(Protocol):
         A reader (``write=False``) must only read: the SQL adapters run its statements as
         separate snapshots, so writes made through it would not be transactional.
         """
+        ...
+
+
+class GroupWriter(Protocol):
+    """Short writes of many callers committed together (group commit)."""
+
+    def run(self, work: Callable[[UnitOfWork], T]) -> T:
+        """Run ``work`` in a write unit of work and commit it, perhaps in one transaction
+        with other callers' works. Each work runs in a savepoint of its own: one that raises
+        is undone alone, and its exception is raised here. Returns once the transaction that
+        holds the work has committed."""
         ...
 
 

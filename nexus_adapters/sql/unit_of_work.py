@@ -7,7 +7,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import Connection, Engine, RootTransaction
+from sqlalchemy import Connection, Engine, NestedTransaction, RootTransaction
 
 from nexus_adapters.memo import Memo
 from nexus_adapters.sql.engine import (
@@ -172,6 +172,11 @@ class SqlUnitOfWork:
                 self._connection.close()  # also rolls back whatever a reader began
             finally:
                 self._release_gate()
+
+    def savepoint(self) -> NestedTransaction:
+        """A savepoint of this write unit of work: ``with`` it, an exception undoes what was
+        written inside (and is raised on); otherwise the writes stay in the transaction."""
+        return self._connection.begin_nested()
 
     def commit(self) -> None:
         if self._transaction is None:

@@ -13,6 +13,7 @@ from nexus_core.domain.identifiers import could_exist
 from nexus_core.domain.pagination import Page
 from nexus_core.domain.users import User
 from nexus_core.errors import Conflict, NotFound
+from nexus_core.ports import UnitOfWork
 from nexus_core.use_cases.context import Ports
 
 # The field a duplicate is about, so that a client can point at it.
@@ -55,13 +56,11 @@ def create_contact(ports: Ports, owner: User, fields: Mapping[str, object]) -> C
     another of the owner's contacts has is a ``Conflict`` naming the field."""
     written = {name: value for name, value in fields.items() if name in CONTACT_FIELDS}
     draft = validate_contact(**written, default_country=owner.preferences.default_country)
-    with ports.uow(write=True) as uow:
-        try:
-            contact = uow.contacts.add(owner.id, draft, "manual", ports.clock())
-        except Conflict as conflict:
-            raise _naming_the_field(conflict) from None
-        uow.commit()
-    return contact
+    now = ports.clock()
+    try:
+        return ports.write(lambda uow: uow.contacts.add(owner.id, draft, "manual", now))
+    except Conflict as conflict:
+        raise _naming_the_field(conflict) from None
 
 
 def update_contact(
@@ -70,29 +69,34 @@ def update_contact(
     """Apply a partial write; all or nothing. A write that changes no field stores nothing."""
     if not could_exist(contact_id):
         raise _not_found()
-    with ports.uow(write=True) as uow:
+    now = ports.clock()
+
+    def apply(uow: UnitOfWork) -> Contact:
         current = uow.contacts.get(owner.id, contact_id)
         if current is None:
             raise _not_found()
         draft = apply_contact_changes(current, changes, owner.preferences.default_country)
         if draft == current.draft:
             return current
-        updated = revised(current, draft, ports.clock())
-        try:
-            uow.contacts.save(updated)
-        except Conflict as conflict:
-            raise _naming_the_field(conflict) from None
-        uow.commit()
-    return updated
+        updated = revised(current, draft, now)
+        uow.contacts.save(updated)
+        return updated
+
+    try:
+        return ports.write(apply)
+    except Conflict as conflict:
+        raise _naming_the_field(conflict) from None
 
 
 def delete_contact(ports: Ports, user_id: int, contact_id: int) -> None:
     if not could_exist(contact_id):
         raise _not_found()
-    with ports.uow(write=True) as uow:
+
+    def delete(uow: UnitOfWork) -> None:
         if not uow.contacts.delete(user_id, contact_id):
             raise _not_found()
-        uow.commit()
+
+    ports.write(delete)
 
 
 def delete_contacts(ports: Ports, user_id: int, contact_ids: Collection[int]) -> int:
