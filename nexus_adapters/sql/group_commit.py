@@ -12,6 +12,11 @@ undone alone and its caller gets the exception), and answers every caller once t
 transaction has committed: nothing is acknowledged before it is durable. The more requests
 arrive at once, the more share a transaction; a lone request waits only for the hop to the
 writer thread.
+
+On PostgreSQL the batches of all processes take one advisory lock, so they run one at a time,
+as SQLite's writers do: two batches taking their users' rows in opposite orders would
+otherwise deadlock. A batch that still loses a deadlock or a serialisation conflict to some
+other transaction is run again (works only write to the database, so that is safe).
 """
 
 from __future__ import annotations
@@ -23,6 +28,9 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
 from nexus_adapters.sql.unit_of_work import SqlUnitOfWork, SqlUnitOfWorkFactory
 from nexus_core.ports import UnitOfWork
 
@@ -31,6 +39,13 @@ T = TypeVar("T")
 # The most works one transaction takes: enough to absorb a burst from a full handler pool,
 # few enough that the first caller of a batch does not wait long for the last.
 BATCH_LIMIT = 64
+# The advisory lock key of the batches (PostgreSQL), and how often a batch that lost a
+# deadlock or a serialisation conflict is tried again.
+BATCH_LOCK_KEY = 0x6E657875_7367C0
+ATTEMPTS = 3
+# PostgreSQL's deadlock_detected and serialization_failure: the transaction may simply be
+# run again.
+_RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
 
 _Job = tuple[Callable[[UnitOfWork], Any], "Future[Any]"]
 
@@ -94,21 +109,48 @@ class GroupCommitWriter:
             self._write(batch)
 
     def _write(self, batch: list[_Job]) -> None:
-        results: list[tuple[Future[Any], Any, BaseException | None]] = []
-        try:
-            with self._units_of_work(write=True) as uow:
-                for work, done in batch:
-                    results.append((done, *_in_savepoint(uow, work)))
-                uow.commit()
-        except BaseException as failure:  # the transaction failed: no work of it was written
-            for _, done in batch:
-                done.set_exception(failure)
-            return
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                results = self._transaction(batch)
+                break
+            except DBAPIError as failure:
+                if attempt < ATTEMPTS and _retryable(failure):
+                    continue
+                _fail(batch, failure)
+                return
+            except BaseException as failure:  # the transaction failed: nothing was written
+                _fail(batch, failure)
+                return
         for done, result, error in results:
             if error is None:
                 done.set_result(result)
             else:
                 done.set_exception(error)
+
+    def _transaction(
+        self, batch: list[_Job]
+    ) -> list[tuple[Future[Any], Any, BaseException | None]]:
+        """Run the batch's works in one committed transaction: each future with its result
+        or the exception its work raised (not yet set)."""
+        results = []
+        with self._units_of_work(write=True) as uow:
+            if uow.connection.dialect.name == "postgresql":
+                uow.connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": BATCH_LOCK_KEY}
+                )
+            for work, done in batch:
+                results.append((done, *_in_savepoint(uow, work)))
+            uow.commit()
+        return results
+
+
+def _fail(batch: list[_Job], failure: BaseException) -> None:
+    for _, done in batch:
+        done.set_exception(failure)
+
+
+def _retryable(failure: DBAPIError) -> bool:
+    return getattr(failure.orig, "sqlstate", None) in _RETRYABLE_SQLSTATES
 
 
 def _in_savepoint(
@@ -118,5 +160,9 @@ def _in_savepoint(
     try:
         with uow.savepoint():
             return work(uow), None
+    except DBAPIError as error:
+        if _retryable(error):
+            raise  # the whole batch is run again
+        return None, error
     except Exception as error:
         return None, error

@@ -173,6 +173,11 @@ class SqlUnitOfWork:
             finally:
                 self._release_gate()
 
+    @property
+    def connection(self) -> Connection:
+        """The unit of work's connection, for statements no repository holds."""
+        return self._connection
+
     def savepoint(self) -> NestedTransaction:
         """A savepoint of this write unit of work: ``with`` it, an exception undoes what was
         written inside (and is raised on); otherwise the writes stay in the transaction."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -160,3 +161,37 @@ def test_close_finishes_what_was_queued_and_a_later_run_starts_again(
     writer.close()
     assert writer.run(adding(user, 2)).phone == "+34600000002"
     assert stored_phones(counted, user) == ["+34600000001", "+34600000002"]
+
+
+def test_batches_of_two_processes_taking_users_in_opposite_orders_take_turns(
+    counted: CountingUnitsOfWork, add_user: Callable[..., User]
+) -> None:
+    """Two writers (as in two server processes) whose transactions each hold one user's row
+    (contacts version, counters) and then want the other's: they take turns (PostgreSQL: an
+    advisory lock; SQLite: its single writer) instead of deadlocking, so neither is aborted
+    and run again."""
+    ana, bea = add_user("ana@example.com"), add_user("bea@example.com")
+    both_hold_their_first = threading.Barrier(2, timeout=0.5)
+
+    def crossing(first: User, then: User, number: int) -> Callable[[UnitOfWork], list[Contact]]:
+        def work(uow: UnitOfWork) -> list[Contact]:
+            made = [adding(first, number)(uow)]
+            with contextlib.suppress(threading.BrokenBarrierError):
+                both_hold_their_first.wait()
+            return [*made, adding(then, number + 1)(uow)]
+
+        return work
+
+    one, other = GroupCommitWriter(counted), GroupCommitWriter(counted)
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            a = pool.submit(one.run, crossing(ana, bea, 1))
+            b = pool.submit(other.run, crossing(bea, ana, 3))
+            made = a.result() + b.result()
+    finally:
+        one.close()
+        other.close()
+    assert len(made) == 4
+    assert counted.transactions == 2
+    assert stored_phones(counted, ana) == ["+34600000001", "+34600000004"]
+    assert stored_phones(counted, bea) == ["+34600000002", "+34600000003"]
