@@ -10,7 +10,8 @@ each carrying one text message (from 200 senders, so most land on an existing co
 conversation and some create them), are posted ``--concurrency`` at a time, as Meta's
 delivery does; then the same burst is posted again (Meta repeats calls it doubts). The
 figure is calls accepted per second over the first burst. Every call must answer 200, and
-the database must hold every message exactly once afterwards, on one contact per sender.
+the database must hold every message exactly once afterwards, on one contact per sender (and
+the user's contact count must say so). A call answers once its messages are committed.
 """
 
 from __future__ import annotations
@@ -149,7 +150,8 @@ def seed_user(base_url: str) -> None:
 
 
 def stored(database_url: str) -> tuple[int, int, int]:
-    """Messages stored, distinct provider ids among them, and contacts, of the bench user."""
+    """Messages stored, distinct provider ids among them, and contacts, of the bench user,
+    whose contact count (kept by triggers) must agree."""
     engine = create_engine(normalise_database_url(database_url))
     try:
         with engine.connect() as connection:
@@ -164,8 +166,13 @@ def stored(database_url: str) -> tuple[int, int, int]:
             people = connection.execute(
                 select(func.count()).where(contacts.c.user_id == user_id)
             ).scalar_one()
+            counted = connection.execute(
+                select(users.c.contacts_total).where(users.c.id == user_id)
+            ).scalar_one()
     finally:
         engine.dispose()
+    if counted != people:
+        raise AssertionError(f"{people} contacts, but the user's count says {counted}")
     return int(messages), int(distinct), int(people)
 
 

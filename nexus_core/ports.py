@@ -34,7 +34,11 @@ from nexus_core.domain.deliveries import (
     ReceiptStatus,
 )
 from nexus_core.domain.import_history import ImportCounts, ImportedFile, ImportStatus
-from nexus_core.domain.inbound_messages import InboundContact, InboundMessage, InboundOwner
+from nexus_core.domain.inbound_messages import (
+    InboundMessage,
+    InboundOwner,
+    StoredInbound,
+)
 from nexus_core.domain.outbound import ChannelAccount, OutboundMessage, SendResult
 from nexus_core.domain.rate_limits import WindowCount
 from nexus_core.domain.sessions import Session
@@ -399,23 +403,29 @@ class ConversationRepository(Protocol):
         registered when several claim it), or ``None``."""
         ...
 
-    def contact_for(self, user_id: int, phone: str, name: str, now: datetime) -> InboundContact:
-        """The user's contact with this E.164 ``phone``; created (named ``name``, ``source``
-        ``whatsapp``, ``activo``) when there is none, even while another unit of work creates
-        the same one."""
+    def store_inbound(
+        self, user_id: int, phone: str, message: InboundMessage, now: datetime
+    ) -> StoredInbound | None:
+        """Store an inbound message on the user's contact with this E.164 ``phone`` when it has
+        a conversation: ``received``, unread, created ``now``; the conversation moves (newest
+        activity, one more unread, last inbound time the message's ``sent_at(now)``, never
+        earlier than it was). Nothing changes when the user already has a message with its
+        provider id (``message_id`` ``None``). ``None``, writing nothing, when there is no such
+        contact or it has no conversation yet: then ``store_inbound_creating``."""
         ...
 
-    def record_inbound(
-        self, user_id: int, contact_id: int, message: InboundMessage, now: datetime
-    ) -> int | None:
-        """Store an inbound message (``received``, unread, created ``now``) and move the
-        conversation: newest activity, one more unread, last inbound time the message's
-        ``sent_at(now)`` (never earlier than it was). Its id, or ``None``
-        when the user already has a message with its provider id (nothing changes)."""
+    def store_inbound_creating(
+        self, user_id: int, phone: str, name: str, message: InboundMessage, now: datetime
+    ) -> StoredInbound:
+        """``store_inbound``, creating what is missing: the contact (named ``name``, ``source``
+        ``whatsapp``, ``activo``), even while another unit of work creates the same one, and
+        its conversation. Creating a contact writes the owner's row (contacts version and
+        counts), locked until the unit of work ends: call this after the other writes."""
         ...
 
     def opt_out(self, user_id: int, contact_id: int, now: datetime) -> None:
-        """The contact asked not to be messaged: ``opted_out``, updated ``now``."""
+        """The contact asked not to be messaged: ``opted_out``, updated ``now``. Writes the
+        owner's row too, as ``store_inbound_creating`` does."""
         ...
 
     def add_outbound(
@@ -429,6 +439,12 @@ class ConversationRepository(Protocol):
         now: datetime,
     ) -> ConversationMessage:
         """Store a message we sent (or tried to) and make it the conversation's newest."""
+        ...
+
+    def apply_receipt(self, provider_message_id: str, receipt: ReceiptStatus) -> bool:
+        """A status callback for an outbound message with this provider id: its status moves
+        to ``receipt`` when ``moved_by_receipt`` allows (never backwards). False when no
+        outbound message has that id or the receipt changes nothing."""
         ...
 
     def last_inbound_at(self, user_id: int, contact_id: int) -> datetime | None:

@@ -365,6 +365,13 @@ conversation_messages = Table(
     UniqueConstraint("user_id", "provider_message_id"),
     # A conversation's pages, newest first, and its unread messages.
     Index("ix_conversation_messages_conversation_id", "conversation_id", "id"),
+    # Delivery receipts find the replies we sent by provider id (inbound messages stay out).
+    Index(
+        "ix_conversation_messages_outbound_provider_message_id",
+        "provider_message_id",
+        postgresql_where=text("direction = 'out'"),
+        sqlite_where=text("direction = 'out'"),
+    ),
     sqlite_autoincrement=True,
 )
 

@@ -16,13 +16,17 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from nexus_core.domain.contact_records import Contact
+from nexus_core.domain.deliveries import ReceiptStatus, after_receipt
 from nexus_core.domain.text import required_text
 from nexus_core.errors import Collector
 
 Direction = Literal["in", "out"]
 # Inbound: ``received``, then ``read`` once the user read it. Outbound: the channel's answer
-# (``sent`` or ``failed``), then the receipts' ``delivered`` and ``read``.
+# (``sent`` or ``failed``), then the receipts' (``moved_by_receipt``).
 MessageStatus = Literal["received", "read", "sent", "delivered", "failed"]
+# The statuses of an outbound message.
+OutboundStatus = Literal["sent", "delivered", "read", "failed"]
+OUTBOUND_STATUSES: tuple[OutboundStatus, ...] = ("sent", "delivered", "read", "failed")
 
 # The Cloud API's customer service window.
 REPLY_WINDOW = timedelta(hours=24)
@@ -76,6 +80,14 @@ def window_is_open(last_inbound_at: datetime | None, now: datetime) -> bool:
     """Whether a free-form message may be sent ``now``."""
     until = window_open_until(last_inbound_at)
     return until is not None and now < until
+
+
+def moved_by_receipt(receipt: ReceiptStatus) -> tuple[OutboundStatus, ...]:
+    """The statuses of an outbound message that ``receipt`` moves (each to ``receipt``): the
+    rules of a delivery's receipts (``deliveries.after_receipt``), so never backwards,
+    ``failed`` only before the message is known to have arrived, and nothing out of
+    ``failed``. A ``sent`` receipt moves nothing: a stored reply is ``sent`` at the least."""
+    return tuple(status for status in OUTBOUND_STATUSES if after_receipt(status, receipt))
 
 
 def fold(text: str) -> str:

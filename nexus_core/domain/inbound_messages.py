@@ -132,3 +132,12 @@ class InboundContact:
 
     id: int
     opted_out: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StoredInbound:
+    """An inbound message as the pipeline stored it: the contact it is on, and its id
+    (``None`` when the user had a message with its provider id already: nothing changed)."""
+
+    contact: InboundContact
+    message_id: int | None

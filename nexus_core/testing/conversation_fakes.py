@@ -24,9 +24,16 @@ from nexus_core.domain.conversations import (
     ConversationMessage,
     ConversationSummary,
     MessageStatus,
+    moved_by_receipt,
     window_is_open,
 )
-from nexus_core.domain.inbound_messages import InboundContact, InboundMessage, InboundOwner
+from nexus_core.domain.deliveries import ReceiptStatus
+from nexus_core.domain.inbound_messages import (
+    InboundContact,
+    InboundMessage,
+    InboundOwner,
+    StoredInbound,
+)
 from nexus_core.domain.users import User
 
 PACE_WINDOW = timedelta(minutes=1)
@@ -85,27 +92,44 @@ class FakeConversations:
             return None
         return InboundOwner(owners[0].id, replies_automatically(owners[0].credentials))
 
-    def contact_for(self, user_id: int, phone: str, name: str, now: datetime) -> InboundContact:
+    def _contact(self, user_id: int, phone: str) -> InboundContact | None:
         for contact in self._s.contacts.values():
             if contact.user_id == user_id and contact.phone == phone:
                 return InboundContact(contact.id, contact.opted_out)
-        contact = Contact(
-            id=self._s.next_id(),
-            user_id=user_id,
-            name=name,
-            phone=phone,
-            email=None,
-            status="activo",
-            tags=(),
-            notes=None,
-            opted_out=False,
-            source="whatsapp",
-            created_at=now,
-            updated_at=now,
-            last_message=None,
-        )
-        self._s.contacts[contact.id] = contact
-        return InboundContact(contact.id, False)
+        return None
+
+    def store_inbound(
+        self, user_id: int, phone: str, message: InboundMessage, now: datetime
+    ) -> StoredInbound | None:
+        contact = self._contact(user_id, phone)
+        if contact is None or (user_id, contact.id) not in self._in.conversations:
+            return None
+        return StoredInbound(contact, self._record(user_id, contact.id, message, now))
+
+    def store_inbound_creating(
+        self, user_id: int, phone: str, name: str, message: InboundMessage, now: datetime
+    ) -> StoredInbound:
+        contact = self._contact(user_id, phone)
+        if contact is None:
+            created = Contact(
+                id=self._s.next_id(),
+                user_id=user_id,
+                name=name,
+                phone=phone,
+                email=None,
+                status="activo",
+                tags=(),
+                notes=None,
+                opted_out=False,
+                source="whatsapp",
+                created_at=now,
+                updated_at=now,
+                last_message=None,
+            )
+            self._s.contacts[created.id] = created
+            contact = InboundContact(created.id, False)
+        self._conversation(user_id, contact.id, now)
+        return StoredInbound(contact, self._record(user_id, contact.id, message, now))
 
     def _conversation(self, user_id: int, contact_id: int, now: datetime) -> _Conversation:
         key = (user_id, contact_id)
@@ -113,7 +137,7 @@ class FakeConversations:
             self._in.conversations[key] = _Conversation(self._s.next_id(), user_id, contact_id, now)
         return self._in.conversations[key]
 
-    def record_inbound(
+    def _record(
         self, user_id: int, contact_id: int, message: InboundMessage, now: datetime
     ) -> int | None:
         if any(
@@ -175,6 +199,19 @@ class FakeConversations:
         conversation.last_activity_at = now
         conversation.last_message_id = stored.id
         return stored
+
+    def apply_receipt(self, provider_message_id: str, receipt: ReceiptStatus) -> bool:
+        moved = moved_by_receipt(receipt)
+        named = [
+            m
+            for m in self._in.messages.values()
+            if m.direction == "out"
+            and m.provider_message_id == provider_message_id
+            and m.status in moved
+        ]
+        for message in named:
+            self._in.messages[message.id] = dataclasses.replace(message, status=receipt)
+        return bool(named)
 
     def _live(self, user_id: int, contact_id: int) -> _Conversation | None:
         """The conversation, unless its contact is gone (the database cascades)."""

@@ -4,8 +4,9 @@ the signed status callbacks (delivery receipts) and inbound messages.
 Meta calls without a session, an ``Origin`` or a cookie: no session is looked up here, and the
 CSRF rule serves such requests. A call is cheap: the signature is checked and the body parsed
 on the event loop, and the database is touched (in the thread pool) only when the call carries
-receipts or messages: the inbound messages of a call are stored in one short unit of work, and
-their AI replies are left to the dispatch workers.
+receipts or messages: the inbound messages of a call are stored before it answers (those of
+new senders and the opt-outs together with concurrent calls', ``receive_inbound``), and their
+AI replies are left to the dispatch workers.
 """
 
 from __future__ import annotations

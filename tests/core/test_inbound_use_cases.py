@@ -1,4 +1,5 @@
-"""``receive_inbound`` and the conversation use cases on the in-memory fakes."""
+"""``receive_inbound``, the conversation use cases and the receipts of replies on the
+in-memory fakes."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ from datetime import timedelta
 import pytest
 
 from nexus_core.domain.outbound import SendResult
+from nexus_core.domain.whatsapp_webhook import Receipt
 from nexus_core.errors import Conflict, NotFound, RuleRefused, UpstreamFailed
+from nexus_core.testing.conversation_fakes import FakeConversations
 from nexus_core.use_cases import conversations, profile
 from nexus_core.use_cases.inbound import receive_inbound, sender_phone
+from nexus_core.use_cases.receipts import record_receipts
 from tests.core.conversation_world import GEMINI, WHATSAPP, World, world
 
 
@@ -136,3 +140,79 @@ def test_reading_marks_read(w: World) -> None:
     page = conversations.read_messages(w.ports, ana, contact_id, {"per_page": "1"})
     assert [m.status for m in page.items] == ["read"]
     assert conversations.list_conversations(w.ports, ana, {}).items[0].unread_count == 1
+
+
+def test_a_call_stores_known_and_new_senders_and_applies_opt_outs(w: World) -> None:
+    ana = w.user("ana@example.com", **WHATSAPP, **GEMINI)
+    receive_inbound(w.ports, [w.message("Hola", sender="34600000001")], w.clock())
+    call = [
+        w.message("STOP", sender="34600000003"),  # a new sender opting out at once
+        w.message("¿Abrís mañana?", sender="34600000002"),  # a new sender
+        w.message("baja", sender="34600000001"),  # a known one opting out...
+        w.message("¿me oís?", sender="34600000001"),  # ...who then gets no reply
+    ]
+    assert receive_inbound(w.ports, call, w.clock()) == 4
+    listed = conversations.list_conversations(w.ports, ana, {}).items
+    opted_out = {s.contact.phone: s.contact.opted_out for s in listed}
+    assert opted_out == {"+34600000001": True, "+34600000002": False, "+34600000003": True}
+    asked = sorted(a.message_content for a in w.store.state.inbox.activities.values())
+    assert asked == ["Hola", "¿Abrís mañana?"]
+    assert receive_inbound(w.ports, call, w.clock()) == 0
+
+
+def test_receipts_move_a_reply_sent_from_the_inbox(w: World) -> None:
+    ana = w.user(**WHATSAPP)
+    receive_inbound(w.ports, [w.message("Hola")], w.clock())
+    contact_id = conversations.list_conversations(w.ports, ana, {}).items[0].contact.id
+    sent = conversations.send_reply(w.ports, ana, contact_id, "Hola Luis")
+    assert sent.provider_message_id is not None
+
+    def receipt(status: str) -> int:
+        return record_receipts(
+            w.ports, [Receipt(sent.provider_message_id or "", status, w.clock())], w.clock()
+        )
+
+    def status() -> str:
+        return conversations.read_messages(w.ports, ana, contact_id, {}).items[0].status
+
+    assert receipt("delivered") == 1
+    assert status() == "delivered"
+    assert receipt("failed") == 0  # it arrived: a failure no longer applies
+    assert receipt("read") == 1
+    assert receipt("delivered") == 0  # late
+    assert status() == "read"
+
+
+def test_a_call_that_fails_part_way_is_completed_when_meta_repeats_it(
+    w: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Known senders' messages are stored first, new senders' and opt-outs after them: when
+    the second step fails, the repeated call stores what is missing, and an opt-out word is
+    never stored without opting its contact out."""
+    ana = w.user("ana@example.com", **WHATSAPP, **GEMINI)
+    receive_inbound(w.ports, [w.message("Hola", sender="34600000001")], w.clock())
+    call = [
+        w.message("¿Seguís abiertos?", sender="34600000001"),
+        w.message("STOP", sender="34600000001"),
+        w.message("Buenas", sender="34600000002"),
+    ]
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("the database went away")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(FakeConversations, "store_inbound_creating", broken)
+        with pytest.raises(RuntimeError):
+            receive_inbound(w.ports, call, w.clock())
+    listed = conversations.list_conversations(w.ports, ana, {}).items
+    assert [(s.contact.phone, s.contact.opted_out, s.unread_count) for s in listed] == [
+        ("+34600000001", False, 2)  # the plain message only: STOP waits with the new sender
+    ]
+    assert receive_inbound(w.ports, call, w.clock()) == 2
+    listed = conversations.list_conversations(w.ports, ana, {}).items
+    assert sorted((s.contact.phone, s.contact.opted_out, s.unread_count) for s in listed) == [
+        ("+34600000001", True, 3),
+        ("+34600000002", False, 1),
+    ]
+    asked = sorted(a.message_content for a in w.store.state.inbox.activities.values())
+    assert asked == ["Buenas", "Hola", "¿Seguís abiertos?"]

@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import URL
 
-from tests.doubles.whatsapp_cloud import WhatsAppCloudDouble, cloud_error
+from tests.doubles.whatsapp_cloud import WhatsAppCloudDouble, cloud_error, success
 from tests.http.support import AppFactory, Client, assert_problem, login, registered
 from tests.http.test_campaigns import contact
+from tests.http.test_whatsapp_webhook import statuses
 from tests.inbound_webhooks import (
     inbound_body,
     message_id,
@@ -217,6 +218,33 @@ def test_a_reply_within_the_window_leaves_through_whatsapp(
     assert request.body["text"] == {"body": "Sí, en azul."}
     assert only_conversation(client)["last_message"]["id"] == sent["id"]
     assert [m["direction"] for m in messages(client, contact_id)["messages"]] == ["out", "in"]
+
+
+def test_receipts_move_a_replys_status_never_backwards(
+    client: Client, cloud: WhatsAppCloudDouble
+) -> None:
+    wamid = "wamid.reply.1"
+    cloud.script(LUIS, success(wamid))
+    inbound(client, text_message(LUIS, "¿Tenéis la talla M?"))
+    contact_id = only_conversation(client)["contact"]["id"]
+    response = client.post(f"/api/conversations/{contact_id}/messages", json={"text": "Sí"})
+    assert response.status_code == 201, response.text
+
+    def receipt(*items: tuple[str, str]) -> dict[str, Any]:
+        answered = post_signed(client, APP_SECRET, statuses(*items))
+        assert answered.status_code == 200, answered.text
+        body: dict[str, Any] = answered.json()
+        return body
+
+    def reply_status() -> str:
+        newest: dict[str, Any] = messages(client, contact_id)["messages"][0]
+        assert newest["direction"] == "out"
+        return str(newest["status"])
+
+    assert receipt((wamid, "sent"), (wamid, "delivered"))["applied"] == 1
+    assert reply_status() == "delivered"
+    assert receipt((wamid, "read"), (wamid, "delivered"), (wamid, "failed"))["applied"] == 1
+    assert reply_status() == "read"
 
 
 def test_a_reply_outside_the_window_is_a_409_and_sends_nothing(

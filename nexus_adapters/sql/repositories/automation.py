@@ -14,7 +14,17 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Select, func, select, update
+from sqlalchemy import (
+    Connection,
+    Integer,
+    Select,
+    bindparam,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 
 from nexus_adapters.sql.tables import bot_activities as a
 from nexus_adapters.sql.tables import contacts, conversations, users
@@ -36,6 +46,30 @@ PACE_WINDOW = timedelta(minutes=1)
 _LOOK_AHEAD = 4
 
 
+# An inbound message's activity, with the snapshots, in one statement (the webhook's unit of
+# work runs it for each message to answer).
+_NOW = bindparam("now", type_=a.c.created_at.type)
+_ENQUEUE = insert(a).from_select(
+    [
+        "user_id", "contact_id", "inbound_message_id", "contact_phone", "contact_name",
+        "message_content", "status", "created_at", "updated_at",
+    ],
+    select(
+        bindparam("owner_id", type_=Integer),
+        contacts.c.id,
+        m.c.id,
+        func.coalesce(contacts.c.phone, ""),
+        contacts.c.name,
+        m.c.text,
+        literal("pending", a.c.status.type),
+        _NOW,
+        _NOW,
+    )
+    .select_from(contacts.join(m, m.c.id == bindparam("message_id", type_=Integer)))
+    .where(contacts.c.id == bindparam("contact_id", type_=Integer)),
+)  # fmt: skip
+
+
 def _claimable() -> tuple[Any, ...]:
     return (a.c.status == "pending", a.c.claimed_by.is_(None))
 
@@ -51,22 +85,14 @@ class SqlAutomation:
     def enqueue(
         self, user_id: int, contact_id: int, inbound_message_id: int, now: datetime
     ) -> None:
-        contact = self._c.execute(
-            select(contacts.c.phone, contacts.c.name).where(contacts.c.id == contact_id)
-        ).one()
-        text = self._c.execute(select(m.c.text).where(m.c.id == inbound_message_id)).scalar_one()
         self._c.execute(
-            a.insert().values(
-                user_id=user_id,
-                contact_id=contact_id,
-                inbound_message_id=inbound_message_id,
-                contact_phone=contact.phone or "",
-                contact_name=contact.name,
-                message_content=text,
-                status="pending",
-                created_at=now,
-                updated_at=now,
-            )
+            _ENQUEUE,
+            {
+                "owner_id": user_id,
+                "contact_id": contact_id,
+                "message_id": inbound_message_id,
+                "now": now,
+            },
         )
 
     def claim_due(

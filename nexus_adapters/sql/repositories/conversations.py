@@ -1,12 +1,9 @@
-"""Users' WhatsApp conversations on ``conversations`` and ``conversation_messages``, and the
-inbound pipeline's writes (the user of a business number, the contact of a sender).
+"""Users' WhatsApp conversations on ``conversations`` and ``conversation_messages``: the
+replies we send and their receipts, and the inbox's reads; the inbound pipeline's writes come
+from ``inbound_writes``.
 
 Each write of a message moves its conversation row in the same transaction (newest message,
-activity time, unread count, last inbound time), so the inbox reads one row per contact. A
-repeated provider message id inserts nothing (``ON CONFLICT DO NOTHING``): two webhook calls
-carrying the same message store it once even when they run at the same time (PostgreSQL makes
-the second wait for the first and then do nothing). A contact created here moves the owner's
-contacts version (``touch_contacts``), as every write of contacts must.
+activity time), so the inbox reads one row per contact.
 """
 
 from __future__ import annotations
@@ -17,22 +14,20 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Integer, String, bindparam, case, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import bindparam, func, literal_column, select, update
 
-from nexus_adapters.sql.repositories.contact_rows import contact_from_row, draft_values
-from nexus_adapters.sql.repositories.contacts import touch_contacts
-from nexus_adapters.sql.repositories.upsert import insert_for
-from nexus_adapters.sql.tables import contacts, users
+from nexus_adapters.sql.repositories.contact_rows import contact_from_row
+from nexus_adapters.sql.repositories.inbound_writes import SqlInboundWrites
+from nexus_adapters.sql.tables import contacts
 from nexus_adapters.sql.tables import conversation_messages as m
 from nexus_adapters.sql.tables import conversations as c
-from nexus_core.domain.contacts import ContactDraft
 from nexus_core.domain.conversations import (
     ConversationMessage,
     ConversationSummary,
     MessageStatus,
+    moved_by_receipt,
 )
-from nexus_core.domain.inbound_messages import InboundContact, InboundMessage, InboundOwner
+from nexus_core.domain.deliveries import ReceiptStatus
 
 _LAST = m.alias("last_message")
 _LAST_COLUMNS = [column.label(f"last_{column.name}") for column in _LAST.c]
@@ -55,173 +50,27 @@ def message_from_row(
     )
 
 
-# The inbound pipeline's statements, built once: one webhook call runs a handful of them, and
-# a statement made anew per call costs more to build than to run.
-_OWNER = (
-    select(
-        users.c.id,
-        users.c.gemini_auto_reply_enabled,
-        users.c.gemini_api_key_encrypted.is_not(None).label("has_key"),
-    )
-    .where(users.c.whatsapp_phone_number_id == bindparam("phone_number_id", type_=String))
-    .order_by(users.c.id)
-    .limit(1)
-)
-# The contact of a phone, with its conversation (if any) in the same lookup.
-_CONTACT = (
-    select(contacts.c.id, contacts.c.opted_out, c.c.id.label("conversation_id"))
-    .select_from(
-        contacts.outerjoin(
-            c, (c.c.user_id == contacts.c.user_id) & (c.c.contact_id == contacts.c.id)
-        )
-    )
-    .where(
-        contacts.c.user_id == bindparam("owner_id", type_=Integer),
-        contacts.c.phone == bindparam("phone", type_=String),
-    )
-)
-_CONVERSATION = select(c.c.id).where(
-    c.c.user_id == bindparam("owner_id", type_=Integer),
-    c.c.contact_id == bindparam("contact_id", type_=Integer),
-)
-_SENT_AT = bindparam("sent_at", type_=c.c.last_inbound_at.type)
-_MOVE_INBOUND = (
-    update(c)
-    .where(c.c.id == bindparam("conversation_id", type_=Integer))
-    .values(
-        last_activity_at=bindparam("at", type_=c.c.last_activity_at.type),
-        last_message_id=bindparam("message_id", type_=Integer),
-        unread_count=c.c.unread_count + 1,
-        last_inbound_at=case(
-            (or_(c.c.last_inbound_at.is_(None), c.c.last_inbound_at < _SENT_AT), _SENT_AT),
-            else_=c.c.last_inbound_at,
-        ),
-    )
-)
-
-
 @functools.cache
-def _insert_message(dialect: str) -> Any:
-    """An inbound message's insert, which inserts nothing when the user has its provider id."""
-    table_insert = postgresql.insert(m) if dialect == "postgresql" else sqlite.insert(m)
+def receipt_move(receipt: ReceiptStatus) -> Any:
+    """The update a receipt makes to the outbound message it names (``None``: it moves none).
+    ``direction = 'out'`` is written out, so that the partial index of outbound provider ids
+    serves it on both databases (a bound value would not match the index's condition)."""
+    moved = moved_by_receipt(receipt)
+    if not moved:
+        return None
     return (
-        table_insert.values(
-            {
-                name: bindparam(name, type_=m.c[name].type)
-                for name in (
-                    "conversation_id", "user_id", "direction", "text", "status",
-                    "provider_message_id", "generated_by_ai", "created_at",
-                )
-            }
+        update(m)
+        .where(
+            m.c.direction == literal_column("'out'"),
+            m.c.provider_message_id == bindparam("wamid", type_=m.c.provider_message_id.type),
+            m.c.status.in_(moved),
         )
-        .on_conflict_do_nothing(index_elements=["user_id", "provider_message_id"])
-        .returning(m.c.id)
-    )  # fmt: skip
+        .values(status=receipt)
+    )
 
 
-class SqlConversations:
-    def __init__(self, connection: Connection) -> None:
-        self._c = connection
-        # (user, contact) → conversation id, as met in this unit of work.
-        self._conversations: dict[tuple[int, int], int] = {}
-
-    # -- the inbound pipeline ------------------------------------------------------------------
-
-    def owner_of(self, phone_number_id: str) -> InboundOwner | None:
-        row = self._c.execute(_OWNER, {"phone_number_id": phone_number_id}).first()
-        if row is None:
-            return None
-        return InboundOwner(row.id, bool(row.gemini_auto_reply_enabled and row.has_key))
-
-    def _contact(self, user_id: int, phone: str) -> InboundContact | None:
-        row = self._c.execute(_CONTACT, {"owner_id": user_id, "phone": phone}).first()
-        if row is None:
-            return None
-        if row.conversation_id is not None:
-            self._conversations[(user_id, row.id)] = row.conversation_id
-        return InboundContact(row.id, bool(row.opted_out))
-
-    def contact_for(self, user_id: int, phone: str, name: str, now: datetime) -> InboundContact:
-        found = self._contact(user_id, phone)
-        if found is not None:
-            return found
-        values = {
-            "user_id": user_id,
-            "source": "whatsapp",
-            "created_at": now,
-            "updated_at": now,
-            **draft_values(ContactDraft(name=name, phone=phone, email=None)),
-        }
-        created = self._c.execute(
-            insert_for(self._c, contacts)
-            .values(values)
-            .on_conflict_do_nothing(index_elements=["user_id", "phone"])
-            .returning(contacts.c.id)
-        ).scalar()
-        if created is not None:
-            touch_contacts(self._c, user_id)
-            return InboundContact(created, False)
-        found = self._contact(user_id, phone)  # created meanwhile by another transaction
-        assert found is not None
-        return found
-
-    def _conversation_id(self, user_id: int, contact_id: int, now: datetime) -> int:
-        """The conversation of the user with the contact, started ``now`` when new."""
-        key = (user_id, contact_id)
-        known = self._conversations.get(key)
-        if known is not None:
-            return known
-        ids = {"owner_id": user_id, "contact_id": contact_id}
-        found = self._c.execute(_CONVERSATION, ids).scalar()
-        if found is None:
-            found = self._c.execute(
-                insert_for(self._c, c)
-                .values(user_id=user_id, contact_id=contact_id, last_activity_at=now)
-                .on_conflict_do_nothing(index_elements=["user_id", "contact_id"])
-                .returning(c.c.id)
-            ).scalar()
-        if found is None:  # started meanwhile by another transaction
-            found = self._c.execute(_CONVERSATION, ids).scalar_one()
-        self._conversations[key] = int(found)
-        return int(found)
-
-    def record_inbound(
-        self, user_id: int, contact_id: int, message: InboundMessage, now: datetime
-    ) -> int | None:
-        conversation_id = self._conversation_id(user_id, contact_id, now)
-        message_id = self._c.execute(
-            _insert_message(self._c.dialect.name),
-            {
-                "conversation_id": conversation_id,
-                "user_id": user_id,
-                "direction": "in",
-                "text": message.text,
-                "status": "received",
-                "provider_message_id": message.provider_message_id,
-                "generated_by_ai": False,
-                "created_at": now,
-            },
-        ).scalar()
-        if message_id is None:
-            return None
-        self._c.execute(
-            _MOVE_INBOUND,
-            {
-                "conversation_id": conversation_id,
-                "at": now,
-                "message_id": message_id,
-                "sent_at": message.sent_at(now),
-            },
-        )
-        return int(message_id)
-
-    def opt_out(self, user_id: int, contact_id: int, now: datetime) -> None:
-        self._c.execute(
-            update(contacts)
-            .where(contacts.c.id == contact_id, contacts.c.user_id == user_id)
-            .values(opted_out=True, updated_at=now)
-        )
-        touch_contacts(self._c, user_id)
+class SqlConversations(SqlInboundWrites):
+    """The inbound pipeline's writes (``SqlInboundWrites``), replies, receipts and reads."""
 
     # -- replies -------------------------------------------------------------------------------
 
@@ -256,6 +105,13 @@ class SqlConversations:
             .values(last_activity_at=now, last_message_id=row.id)
         )
         return message_from_row(row._mapping, contact_id)
+
+    def apply_receipt(self, provider_message_id: str, receipt: ReceiptStatus) -> bool:
+        statement = receipt_move(receipt)
+        if statement is None:
+            return False
+        moved = self._c.execute(statement, {"wamid": provider_message_id})
+        return bool(moved.rowcount)
 
     def last_inbound_at(self, user_id: int, contact_id: int) -> datetime | None:
         found: datetime | None = self._c.execute(
