@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Protocol, Self, TypeVar
+from typing import TYPE_CHECKING, Protocol, Self, TypeVar
 
 from nexus_core.domain.api_keys import Secret
 from nexus_core.domain.automation import ActivityStatus, BotActivity, ClaimedReply
@@ -44,6 +44,10 @@ from nexus_core.domain.rate_limits import WindowCount
 from nexus_core.domain.sessions import Session
 from nexus_core.domain.text_generator import Generation, GenerationRequest
 from nexus_core.domain.users import Registration, User
+
+if TYPE_CHECKING:
+    # Only named in annotations: importing concurrent.futures pulls in logging.
+    from concurrent.futures import Future
 
 T = TypeVar("T")
 
@@ -577,11 +581,15 @@ class UnitOfWorkFactory(Protocol):
 class GroupWriter(Protocol):
     """Short writes of many callers committed together (group commit)."""
 
+    def submit(self, work: Callable[[UnitOfWork], T]) -> Future[T]:
+        """Queue ``work`` to run in a write unit of work, perhaps in one transaction with
+        other callers' works, each in a savepoint of its own: one that raises is undone alone.
+        The future gets the work's result, or the exception it raised, once the transaction
+        has committed (or failed). Cancelling the future before its work has begun drops it."""
+        ...
+
     def run(self, work: Callable[[UnitOfWork], T]) -> T:
-        """Run ``work`` in a write unit of work and commit it, perhaps in one transaction
-        with other callers' works. Each work runs in a savepoint of its own: one that raises
-        is undone alone, and its exception is raised here. Returns once the transaction that
-        holds the work has committed."""
+        """``submit(work)`` and wait: the work's result, or the exception it raised."""
         ...
 
 

@@ -1,11 +1,12 @@
 """What a handler needs from its request: the adapters, the caller, the language, the user.
 
 Also where database work runs: short lookups on the event loop (SQLite) or in the handler
-thread pool (PostgreSQL); writes always in the pool.
+thread pool (PostgreSQL); short writes on the group writer's thread, others in the pool.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -14,6 +15,7 @@ from litestar.concurrency import sync_to_thread
 
 from nexus_adapters.bootstrap import Adapters
 from nexus_core.errors import Unauthenticated
+from nexus_core.ports import UnitOfWork
 from nexus_core.use_cases.accounts import CurrentSession, authenticate, keep_session_alive
 from nexus_http.language import preferred_language
 from nexus_http.messages import translate
@@ -65,6 +67,16 @@ def _identify(request: AnyRequest) -> CurrentSession:
     current = authenticate(adapters_of(request).ports, token_of(request))
     request.scope["state"]["user_id"] = current.user.id  # for the request log line
     return current
+
+
+async def run_write(request: AnyRequest, write: Callable[[UnitOfWork], T]) -> T:
+    """Commit a short write of the request (``Ports.write``'s kind) without holding a thread:
+    it goes to the group writer, which commits it with the writes of other requests, and the
+    handler waits on the event loop. Without a group writer it runs in the thread pool."""
+    ports = adapters_of(request).ports
+    if ports.group_writer is None:
+        return await sync_to_thread(ports.write, write)
+    return await asyncio.wrap_future(ports.group_writer.submit(write))
 
 
 async def current_session(request: AnyRequest) -> CurrentSession:

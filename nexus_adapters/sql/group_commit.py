@@ -61,11 +61,14 @@ class GroupCommitWriter:
         self._thread: threading.Thread | None = None
         self._thread_pid = 0
 
-    def run(self, work: Callable[[UnitOfWork], T]) -> T:
+    def submit(self, work: Callable[[UnitOfWork], T]) -> Future[T]:
         done: Future[T] = Future()
         self._ensure_thread()
         self._jobs.put((work, done))
-        return done.result()
+        return done
+
+    def run(self, work: Callable[[UnitOfWork], T]) -> T:
+        return self.submit(work).result()
 
     def close(self) -> None:
         """Finish the works queued so far and stop the writer thread."""
@@ -108,7 +111,12 @@ class GroupCommitWriter:
                 batch.append(job)
             self._write(batch)
 
-    def _write(self, batch: list[_Job]) -> None:
+    def _write(self, queued: list[_Job]) -> None:
+        # A caller that gave up (its future cancelled) before its work began is dropped; the
+        # others' futures can no longer be cancelled.
+        batch = [(work, done) for work, done in queued if done.set_running_or_notify_cancel()]
+        if not batch:
+            return
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 results = self._transaction(batch)

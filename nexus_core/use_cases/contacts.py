@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Generator, Mapping
+from collections.abc import Callable, Collection, Generator, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
 from nexus_core.domain.contact_export import EXPORT_COLUMNS, export_cells
 from nexus_core.domain.contact_queries import ContactQuery, parse_contact_query
@@ -16,7 +18,9 @@ from nexus_core.errors import Conflict, NotFound
 from nexus_core.ports import UnitOfWork
 from nexus_core.use_cases.context import Ports
 
-# The field a duplicate is about, so that a client can point at it.
+T = TypeVar("T")
+
+# The field a duplicate is about.
 _DUPLICATE_FIELDS = {"contact.phone_taken": "phone", "contact.email_taken": "email"}
 # Query parameters an export ignores: it has every matching contact, not one page.
 _PAGING = frozenset({"page", "per_page"})
@@ -26,9 +30,17 @@ def _not_found() -> NotFound:
     return NotFound("contact.not_found")
 
 
-def _naming_the_field(conflict: Conflict) -> Conflict:
-    field_name = _DUPLICATE_FIELDS.get(conflict.code)
-    return conflict if field_name is None else Conflict(conflict.code, field=field_name)
+@contextmanager
+def _naming_the_duplicate_field() -> Iterator[None]:
+    """A duplicate phone or email raised inside is a ``Conflict`` naming its field, so that a
+    client can point at it."""
+    try:
+        yield
+    except Conflict as conflict:
+        field_name = _DUPLICATE_FIELDS.get(conflict.code)
+        if field_name is None:
+            raise
+        raise Conflict(conflict.code, field=field_name) from None
 
 
 def list_contacts(ports: Ports, user_id: int, params: Mapping[str, str]) -> Page[Contact]:
@@ -50,28 +62,39 @@ def get_contact(ports: Ports, user_id: int, contact_id: int) -> Contact:
     return contact
 
 
-def create_contact(ports: Ports, owner: User, fields: Mapping[str, object]) -> Contact:
-    """A new ``manual`` contact from the writable ``fields`` (others are ignored); phones
-    without a prefix are read with the owner's ``default_country``. A phone or an email
-    another of the owner's contacts has is a ``Conflict`` naming the field."""
+# A contact write of one request, its input already checked, for ``Ports.write`` or, without
+# blocking, for the group writer's ``submit`` (the HTTP layer's choice).
+ContactWrite = Callable[[UnitOfWork], T]
+
+
+def contact_creation(
+    ports: Ports, owner: User, fields: Mapping[str, object]
+) -> ContactWrite[Contact]:
+    """The write that stores a new ``manual`` contact from the writable ``fields`` (others
+    are ignored), checked now; phones without a prefix are read with the owner's
+    ``default_country``. Written, a phone or an email another of the owner's contacts has is
+    a ``Conflict`` naming the field."""
     written = {name: value for name, value in fields.items() if name in CONTACT_FIELDS}
     draft = validate_contact(**written, default_country=owner.preferences.default_country)
     now = ports.clock()
-    try:
-        return ports.write(lambda uow: uow.contacts.add(owner.id, draft, "manual", now))
-    except Conflict as conflict:
-        raise _naming_the_field(conflict) from None
+
+    def create(uow: UnitOfWork) -> Contact:
+        with _naming_the_duplicate_field():
+            return uow.contacts.add(owner.id, draft, "manual", now)
+
+    return create
 
 
-def update_contact(
+def contact_update(
     ports: Ports, owner: User, contact_id: int, changes: Mapping[str, object]
-) -> Contact:
-    """Apply a partial write; all or nothing. A write that changes no field stores nothing."""
+) -> ContactWrite[Contact]:
+    """The write that applies a partial change, all or nothing; one that changes no field
+    stores nothing. A missing contact is ``NotFound`` (when written)."""
     if not could_exist(contact_id):
         raise _not_found()
     now = ports.clock()
 
-    def apply(uow: UnitOfWork) -> Contact:
+    def update(uow: UnitOfWork) -> Contact:
         current = uow.contacts.get(owner.id, contact_id)
         if current is None:
             raise _not_found()
@@ -79,16 +102,15 @@ def update_contact(
         if draft == current.draft:
             return current
         updated = revised(current, draft, now)
-        uow.contacts.save(updated)
+        with _naming_the_duplicate_field():
+            uow.contacts.save(updated)
         return updated
 
-    try:
-        return ports.write(apply)
-    except Conflict as conflict:
-        raise _naming_the_field(conflict) from None
+    return update
 
 
-def delete_contact(ports: Ports, user_id: int, contact_id: int) -> None:
+def contact_deletion(ports: Ports, user_id: int, contact_id: int) -> ContactWrite[None]:
+    """The write that deletes one contact; a missing one is ``NotFound`` (when written)."""
     if not could_exist(contact_id):
         raise _not_found()
 
@@ -96,7 +118,21 @@ def delete_contact(ports: Ports, user_id: int, contact_id: int) -> None:
         if not uow.contacts.delete(user_id, contact_id):
             raise _not_found()
 
-    ports.write(delete)
+    return delete
+
+
+def create_contact(ports: Ports, owner: User, fields: Mapping[str, object]) -> Contact:
+    return ports.write(contact_creation(ports, owner, fields))
+
+
+def update_contact(
+    ports: Ports, owner: User, contact_id: int, changes: Mapping[str, object]
+) -> Contact:
+    return ports.write(contact_update(ports, owner, contact_id, changes))
+
+
+def delete_contact(ports: Ports, user_id: int, contact_id: int) -> None:
+    ports.write(contact_deletion(ports, user_id, contact_id))
 
 
 def delete_contacts(ports: Ports, user_id: int, contact_ids: Collection[int]) -> int:

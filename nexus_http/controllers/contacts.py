@@ -22,6 +22,7 @@ from nexus_http.request_context import (
     current_session,
     current_session_in_thread,
     run_lookup,
+    run_write,
     say,
 )
 from nexus_http.schemas.common import MessageOut, PaginationOut
@@ -103,17 +104,19 @@ class ContactsController(Controller):
     @post(
         "/",
         status_code=201,
-        sync_to_thread=True,
         summary="Create a contact",
         description="`name` and a `phone` or an `email` are required. Phones without a "
         "country prefix are read with the user's `default_country`.",
         responses=problems(400, 401, 403, 409, 413, 415),
     )
-    def create_contact(
+    async def create_contact(
         self, request: AnyRequest, data: JSONBody[ContactIn]
     ) -> ContactMessageEnvelope:
-        current = current_session_in_thread(request)
-        contact = contacts.create_contact(adapters_of(request).ports, current.user, data.written())
+        current = await current_session(request)
+        creation = contacts.contact_creation(
+            adapters_of(request).ports, current.user, data.written()
+        )
+        contact = await run_write(request, creation)
         return ContactMessageEnvelope(
             message=say(request, "ok.contact_created"), contact=ContactOut.of(contact)
         )
@@ -186,19 +189,19 @@ class ContactsController(Controller):
 
     @put(
         "/{contact_id:int}",
-        sync_to_thread=True,
         summary="Change any subset of a contact's writable fields",
         description='`null` or `""` clears `phone`, `email` or `notes` (one of phone and '
         "email must remain). Read-only and unknown fields are ignored.",
         responses=problems(400, 401, 403, 404, 409, 413, 415),
     )
-    def update(
+    async def update(
         self, request: AnyRequest, contact_id: FromPath[int], data: JSONBody[ContactIn]
     ) -> ContactMessageEnvelope:
-        current = current_session_in_thread(request)
-        contact = contacts.update_contact(
+        current = await current_session(request)
+        change = contacts.contact_update(
             adapters_of(request).ports, current.user, contact_id, data.written()
         )
+        contact = await run_write(request, change)
         return ContactMessageEnvelope(
             message=say(request, "ok.contact_updated"), contact=ContactOut.of(contact)
         )
@@ -206,11 +209,13 @@ class ContactsController(Controller):
     @delete(
         "/{contact_id:int}",
         status_code=200,
-        sync_to_thread=True,
         summary="Delete a contact",
         responses=problems(401, 403, 404),
     )
-    def remove(self, request: AnyRequest, contact_id: FromPath[int]) -> MessageOut:
-        current = current_session_in_thread(request)
-        contacts.delete_contact(adapters_of(request).ports, current.user.id, contact_id)
+    async def remove(self, request: AnyRequest, contact_id: FromPath[int]) -> MessageOut:
+        current = await current_session(request)
+        deletion = contacts.contact_deletion(
+            adapters_of(request).ports, current.user.id, contact_id
+        )
+        await run_write(request, deletion)
         return MessageOut(message=say(request, "ok.contact_deleted"))

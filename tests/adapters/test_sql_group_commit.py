@@ -195,3 +195,27 @@ def test_batches_of_two_processes_taking_users_in_opposite_orders_take_turns(
     assert counted.transactions == 2
     assert stored_phones(counted, ana) == ["+34600000001", "+34600000004"]
     assert stored_phones(counted, bea) == ["+34600000002", "+34600000003"]
+
+
+def test_a_work_cancelled_before_it_began_is_dropped(
+    writer: GroupCommitWriter, counted: CountingUnitsOfWork, add_user: Callable[..., User]
+) -> None:
+    """A request whose client went away before its turn (its future cancelled) writes
+    nothing; the works around it are written."""
+    user = add_user()
+    may_finish = threading.Event()
+
+    def holding(uow: UnitOfWork) -> Contact:
+        may_finish.wait(10)
+        return adding(user, 1)(uow)
+
+    first = writer.submit(holding)
+    while counted.transactions == 0:
+        time.sleep(0.001)
+    dropped = writer.submit(adding(user, 2))
+    kept = writer.submit(adding(user, 3))
+    assert dropped.cancel()
+    may_finish.set()
+    assert first.result().phone == "+34600000001"
+    assert kept.result().phone == "+34600000003"
+    assert stored_phones(counted, user) == ["+34600000001", "+34600000003"]
