@@ -24,7 +24,7 @@ from nexus_core.domain.conversations import (
     ConversationSummary,
     MessageStatus,
 )
-from nexus_core.domain.dashboard import Activity, ImportTotals
+from nexus_core.domain.dashboard import Activity, DashboardCounts, ImportTotals
 from nexus_core.domain.deliveries import (
     ClaimedDelivery,
     Delivery,
@@ -521,6 +521,15 @@ class AutomationRepository(Protocol):
         ...
 
 
+class DashboardRepository(Protocol):
+    """The dashboard's counts, read at once."""
+
+    def counts(self, user_id: int, now: datetime, starts: Sequence[int]) -> DashboardCounts:
+        """All the counts of ``DashboardCounts``, as the repositories that answer each of
+        them (its ``activity`` for the spans of ``starts``) would answer at one moment."""
+        ...
+
+
 class TextGenerator(Protocol):
     """A large language model (Gemini's ``generateContent``), called with the user's key.
 
@@ -555,6 +564,7 @@ class UnitOfWork(Protocol):
     deliveries: DeliveryRepository
     conversations: ConversationRepository
     automation: AutomationRepository
+    dashboard: DashboardRepository
 
     def __enter__(self) -> Self: ...
 

@@ -65,6 +65,7 @@ from nexus_core.domain.contact_records import (
     revised,
 )
 from nexus_core.domain.contacts import CONTACT_STATUSES, ContactDraft
+from nexus_core.domain.dashboard import last_days
 from nexus_core.domain.import_history import IMPORT_STATUSES, ImportCounts, ImportedFile
 from nexus_core.domain.preferences import LANGUAGES, SEND_RATE_MAX, SEND_RATE_MIN, THEMES
 from nexus_core.domain.rate_limits import WindowCount
@@ -950,7 +951,8 @@ class _RepositoryMachine(RuleBasedStateMachine):
 
     @rule(data=st.data(), back=st.sampled_from((0, 1, 7 * 86400 - 1, 7 * 86400, 7 * 86400 + 1)))
     def contact_stats(self, data: st.DataObject, back: int) -> None:
-        """Counted at a moment a week (give or take a second) after some contact's creation."""
+        """Counted at a moment a week (give or take a second) after some contact's creation,
+        by the contacts' stats and by the dashboard's counts (which may remember a count)."""
         user_id = self.any_user_id(data)
         now = self.now
         if self.contacts:
@@ -964,6 +966,10 @@ class _RepositoryMachine(RuleBasedStateMachine):
         )
         with self.store() as uow:
             assert_same(uow.contacts.stats(user_id, now), expected, "stats")
+        with self.store() as uow:
+            counted = uow.dashboard.counts(user_id, now, last_days(now, "UTC").starts)
+        assert_same(counted.contacts, expected, "dashboard contacts")
+        assert counted.opted_out == sum(c.opted_out for c in mine), "dashboard opted out"
 
     @precondition(lambda self: self.users)
     @rule(

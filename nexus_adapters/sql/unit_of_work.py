@@ -20,9 +20,11 @@ from nexus_adapters.sql.repositories.automation import SqlAutomation
 from nexus_adapters.sql.repositories.campaigns import SqlCampaigns
 from nexus_adapters.sql.repositories.contacts import ContactPage, SqlContacts
 from nexus_adapters.sql.repositories.conversations import SqlConversations
+from nexus_adapters.sql.repositories.dashboard import SqlDashboard
 from nexus_adapters.sql.repositories.deliveries import SqlDeliveries
 from nexus_adapters.sql.repositories.import_history import SqlImportHistory
 from nexus_adapters.sql.repositories.rate_counters import SqlRateCounters
+from nexus_adapters.sql.repositories.recent_contacts import RecentContacts
 from nexus_adapters.sql.repositories.sessions import SqlSessions
 from nexus_adapters.sql.repositories.users import SqlUsers
 from nexus_adapters.sql.sqlite_write_gate import SqliteWriteGate
@@ -33,6 +35,7 @@ from nexus_core.ports import (
     CampaignRepository,
     ContactRepository,
     ConversationRepository,
+    DashboardRepository,
     DeliveryRepository,
     ImportRepository,
     RateCounterRepository,
@@ -90,6 +93,7 @@ class SqlUnitOfWork:
     deliveries: DeliveryRepository
     conversations: ConversationRepository
     automation: AutomationRepository
+    dashboard: DashboardRepository
 
     _transaction: RootTransaction | None
 
@@ -103,6 +107,7 @@ class SqlUnitOfWork:
         sessions_seen: Memo[tuple[Session, User]] | None = None,
         contact_pages_seen: Memo[ContactPage] | None = None,
         write_gate: SqliteWriteGate | None = None,
+        recent_contacts: RecentContacts | None = None,
     ) -> None:
         self._engine = engine
         self._secret_box = secret_box
@@ -110,6 +115,7 @@ class SqlUnitOfWork:
         self._readers = None if write else readers
         self._sessions_seen = sessions_seen
         self._contact_pages_seen = contact_pages_seen
+        self._recent_contacts = recent_contacts or RecentContacts()
         self._write_gate = write_gate if write else None
         self._holds_gate = False
 
@@ -206,6 +212,7 @@ _REPOSITORIES: dict[str, Callable[[SqlUnitOfWork], object]] = {
     "deliveries": lambda uow: SqlDeliveries(uow._connection),
     "conversations": lambda uow: SqlConversations(uow._connection),
     "automation": lambda uow: SqlAutomation(uow._connection),
+    "dashboard": lambda uow: SqlDashboard(uow._connection, uow._recent_contacts),
 }
 
 
@@ -233,6 +240,7 @@ class SqlUnitOfWorkFactory:
         self._contact_pages_seen: Memo[ContactPage] | None = (
             Memo(contact_pages_remembered) if contact_pages_remembered > 0 else None
         )
+        self._recent_contacts = RecentContacts()
 
     def __call__(self, *, write: bool = False) -> SqlUnitOfWork:
         return SqlUnitOfWork(
@@ -243,6 +251,7 @@ class SqlUnitOfWorkFactory:
             sessions_seen=self._sessions_seen,
             contact_pages_seen=self._contact_pages_seen,
             write_gate=self._write_gate,
+            recent_contacts=self._recent_contacts,
         )
 
     def close(self) -> None:

@@ -27,6 +27,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
 from nexus_core.domain.campaign_status import CAMPAIGN_STATUSES, CampaignStatus
+from nexus_core.domain.contact_records import ContactStats
 from nexus_core.domain.deliveries import (
     DELIVERY_STATUSES,
     DeliveryStatus,
@@ -119,6 +120,10 @@ class Activity:
         return cls(**{m: totals[COUNTER_OF[m]] for m in MILESTONES})
 
 
+# No activity: shared by the many days that have none (an ``Activity`` never changes).
+NO_ACTIVITY = Activity()
+
+
 @dataclass(frozen=True, slots=True)
 class DayActivity:
     """One row of ``daily``: the deliveries that reached each milestone on ``day``."""
@@ -185,7 +190,7 @@ def daily(days: Days, activity: Sequence[Activity]) -> list[DayActivity]:
 def activity_by_day(buckets: Mapping[int, Activity], days: Days) -> list[Activity]:
     """Each day's sum of ``buckets`` (by bucket): what a repository's ``activity_by_day``
     answers, done here the slow way."""
-    sums = [Activity() for _ in days.days]
+    sums = [NO_ACTIVITY] * len(days.days)
     for bucket, activity in buckets.items():
         index = days.index_of(bucket)
         if index is not None:
@@ -215,6 +220,21 @@ class ImportTotals:
 
     imports: int = 0
     contacts_imported: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class DashboardCounts:
+    """Every count a dashboard is built from, read together (one consistent read): what
+    ``contacts.stats``, ``contacts.count_opted_out``, ``campaigns.count_by_status``,
+    ``campaigns.counter_totals`` (as ``Activity.of_counters``), ``imports.totals`` and
+    ``deliveries.activity_by_day`` (``activity``, one per span) answer at one moment."""
+
+    contacts: ContactStats
+    opted_out: int
+    campaigns_by_status: Mapping[CampaignStatus, int]
+    messages: Activity
+    imports: ImportTotals
+    activity: list[Activity]
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Collection, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import Any, BinaryIO, Self
+from typing import Any, BinaryIO, Protocol, Self
 
 from nexus_core.domain.audience import address_for, recipients
 from nexus_core.domain.campaign_status import CAMPAIGN_STATUSES, CampaignStatus, next_status
@@ -32,6 +32,7 @@ from nexus_core.domain.contacts import ContactDraft
 from nexus_core.domain.dashboard import (
     MILESTONES,
     Activity,
+    DashboardCounts,
     ImportTotals,
     Milestone,
     bucket_of,
@@ -54,6 +55,12 @@ from nexus_core.domain.send_rate import send_slots, slots_within, spacing
 from nexus_core.domain.sessions import Session
 from nexus_core.domain.users import Credentials, Preferences, Registration, User
 from nexus_core.errors import Conflict
+from nexus_core.ports import (
+    CampaignRepository,
+    ContactRepository,
+    DeliveryRepository,
+    ImportRepository,
+)
 from nexus_core.testing.conversation_fakes import FakeAutomation, FakeConversations, Inbox
 
 # The ``Campaign`` fields that count deliveries (what ``counter_totals`` sums).
@@ -807,6 +814,44 @@ class FakeDeliveries:
         return True
 
 
+class _CountingRepositories(Protocol):
+    """The repositories whose answers make a dashboard (a unit of work has them)."""
+
+    @property
+    def contacts(self) -> ContactRepository: ...
+    @property
+    def campaigns(self) -> CampaignRepository: ...
+    @property
+    def imports(self) -> ImportRepository: ...
+    @property
+    def deliveries(self) -> DeliveryRepository: ...
+
+
+def counts_of_repositories(
+    uow: _CountingRepositories, user_id: int, now: datetime, starts: Sequence[int]
+) -> DashboardCounts:
+    """The dashboard's counts as the repositories answer them one by one: what
+    ``DashboardRepository.counts`` answers at once."""
+    return DashboardCounts(
+        contacts=uow.contacts.stats(user_id, now),
+        opted_out=uow.contacts.count_opted_out(user_id),
+        campaigns_by_status=uow.campaigns.count_by_status(user_id),
+        messages=Activity.of_counters(uow.campaigns.counter_totals(user_id)),
+        imports=uow.imports.totals(user_id),
+        activity=uow.deliveries.activity_by_day(user_id, starts),
+    )
+
+
+class FakeDashboard:
+    """The other fakes' answers, one by one (``counts_of_repositories``)."""
+
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self._uow = uow
+
+    def counts(self, user_id: int, now: datetime, starts: Sequence[int]) -> DashboardCounts:
+        return counts_of_repositories(self._uow, user_id, now, starts)
+
+
 class FakeUnitOfWork:
     """Works on a copy of the state and publishes it only on ``commit()``."""
 
@@ -824,6 +869,7 @@ class FakeUnitOfWork:
         self.deliveries = FakeDeliveries(self._state)
         self.conversations = FakeConversations(self._state)
         self.automation = FakeAutomation(self._state)
+        self.dashboard = FakeDashboard(self)
         return self
 
     def __exit__(

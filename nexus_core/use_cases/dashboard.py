@@ -1,15 +1,15 @@
 """The dashboard: a user's contacts, campaigns, messages and imports counted, and the last
 30 days of activity in the user's timezone.
 
-Every figure comes from the same repository methods as ``GET /api/contacts/stats`` and
-``GET /api/campaigns/stats``, so the three agree: counts and sums the database keeps or
-computes from its indexes, never rows read to be counted here.
+Every figure is what ``GET /api/contacts/stats`` and ``GET /api/campaigns/stats`` answer too
+(``DashboardRepository.counts`` answers as their repository methods would), read together in
+one consistent read: counts and sums the database keeps or computes from its indexes, never
+rows read to be counted here.
 """
 
 from __future__ import annotations
 
 from nexus_core.domain.dashboard import (
-    Activity,
     ContactTotals,
     Dashboard,
     campaigns_by_status,
@@ -25,22 +25,18 @@ def dashboard_stats(ports: Ports, user_id: int, timezone: str) -> Dashboard:
     now = ports.clock()
     days = last_days(now, timezone)
     with ports.uow() as uow:
-        contacts = uow.contacts.stats(user_id, now)
-        opted_out = uow.contacts.count_opted_out(user_id)
-        by_status = uow.campaigns.count_by_status(user_id)
-        counters = uow.campaigns.counter_totals(user_id)
-        imports = uow.imports.totals(user_id)
-        activity = uow.deliveries.activity_by_day(user_id, days.starts)
+        counts = uow.dashboard.counts(user_id, now, days.starts)
+    contacts = counts.contacts
     return Dashboard(
         contacts=ContactTotals(
             total=contacts.total,
             active=contacts.active,
             inactive=contacts.inactive,
-            opted_out=opted_out,
+            opted_out=counts.opted_out,
             new=contacts.recent,
         ),
-        campaigns_by_status=campaigns_by_status(by_status),
-        messages=Activity.of_counters(counters),
-        imports=imports,
-        daily=daily(days, activity),
+        campaigns_by_status=campaigns_by_status(counts.campaigns_by_status),
+        messages=counts.messages,
+        imports=counts.imports,
+        daily=daily(days, counts.activity),
     )

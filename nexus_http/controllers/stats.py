@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from litestar import Controller, get
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.types import ASGIApp
 
 from nexus_core.use_cases.dashboard import dashboard_stats
 from nexus_http.controllers.docs import problems
 from nexus_http.request_context import AnyRequest, adapters_of, current_session, run_lookup
+from nexus_http.responses import JsonOk
 from nexus_http.schemas.stats import DashboardEnvelope, DashboardOut
 
 
@@ -24,13 +27,18 @@ class StatsController(Controller):
         "are fractions of `total_messages_sent` (0 when nothing was sent). A day counts a "
         "delivery by when it reached each of those steps, as long as it is still there: "
         "over all time, the days add up to the totals.",
-        responses=problems(401),
+        responses={
+            200: ResponseSpec(DashboardEnvelope, description="The dashboard"),
+            **problems(401),
+        },
     )
-    async def stats(self, request: AnyRequest) -> DashboardEnvelope:
+    async def stats(self, request: AnyRequest) -> ASGIApp:
+        # Answered without Litestar's response pipeline (see nexus_http.responses): the
+        # dashboard is read on every visit to the first screen.
         current = await current_session(request)
         ports = adapters_of(request).ports
         user = current.user
         dashboard = await run_lookup(
             request, lambda: dashboard_stats(ports, user.id, user.preferences.timezone)
         )
-        return DashboardEnvelope(stats=DashboardOut.of(dashboard))
+        return JsonOk(DashboardEnvelope(stats=DashboardOut.of(dashboard)))

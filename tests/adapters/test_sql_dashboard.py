@@ -1,7 +1,9 @@
 """The dashboard on SQLite and PostgreSQL: random sequences of contact, import, campaign,
-dispatch and receipt operations leave every counter equal to a recount of the rows and the
-dashboard equal to the in-memory fake's; both databases seeded alike give the same numbers;
-the migration dates deliveries that existed before it; the queries use their indexes."""
+dispatch and receipt operations leave every counter equal to a recount of the rows, the
+dashboard's counts equal to the repositories' own answers, and the dashboard equal to the
+in-memory fake's; both databases seeded alike give the same numbers; a remembered count of new
+contacts is counted again after any process writes contacts, and as contacts age; the
+migration dates deliveries that existed before it; the queries use their indexes."""
 
 from __future__ import annotations
 
@@ -22,15 +24,18 @@ from nexus_adapters.security.secret_box import FernetSecretBox
 from nexus_adapters.sql import tables
 from nexus_adapters.sql.engine import build_engine
 from nexus_adapters.sql.migrate import upgrade
+from nexus_adapters.sql.repositories.contacts import touch_contacts
 from nexus_adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from nexus_core.domain.contact_queries import ContactQuery
 from nexus_core.domain.contact_records import recent_since
+from nexus_core.domain.contacts import ContactDraft
 from nexus_core.domain.dashboard import (
     MILESTONES,
     Activity,
     Dashboard,
     Milestone,
     bucket_of,
+    last_days,
     reached,
 )
 from nexus_core.domain.deliveries import DELIVERY_STATUSES, RECEIPT_STATUSES, Outcome
@@ -42,6 +47,7 @@ from nexus_core.testing.fakes import (
     FakeHasher,
     FakeStore,
     FakeTokens,
+    counts_of_repositories,
 )
 from nexus_core.use_cases import (
     accounts,
@@ -331,12 +337,16 @@ def assert_counters_equal_a_recount(account: Account) -> None:
             )
         )
     dashboard = account.dashboard()
+    now = account.clock()
+    starts = last_days(now, account.timezone).starts
+    with factory() as uow:
+        at_once = uow.dashboard.counts(user_id, now, starts)
+        assert at_once == counts_of_repositories(uow, user_id, now, starts)
     totals = Counter[Milestone]()
     for status, how_many in statuses_of.items():
         for milestone in reached(status):
             totals[milestone] += how_many
     assert dashboard.messages == Activity.of(totals)
-    now = account.clock()
     assert dashboard.contacts.total == len(everyone)
     assert dashboard.contacts.active == sum(c.status == "activo" for c in everyone)
     assert dashboard.contacts.inactive == sum(c.status == "inactivo" for c in everyone)
@@ -412,6 +422,83 @@ def test_sqlite_and_postgresql_seeded_alike_give_the_same_numbers(
         for engine, factory in built:
             factory.close()
             engine.dispose()
+
+
+# -- new contacts, remembered while the contacts version holds ----------------------------------
+
+
+def new_contacts(factory: SqlUnitOfWorkFactory, user_id: int, now: datetime) -> int:
+    with factory() as uow:
+        return uow.dashboard.counts(user_id, now, last_days(now, "UTC").starts).contacts.recent
+
+
+def add_contact(factory: SqlUnitOfWorkFactory, user_id: int, phone: str, now: datetime) -> int:
+    with factory(write=True) as uow:
+        draft = ContactDraft(name="N", phone=phone, email=None)
+        contact_id = uow.contacts.add(user_id, draft, "manual", now).id
+        uow.commit()
+    return contact_id
+
+
+def test_new_contacts_are_counted_anew_after_another_process_writes_and_as_they_age(
+    uow_factory: SqlUnitOfWorkFactory,
+    migrated_engine: Engine,
+    secret_box: FernetSecretBox,
+    add_user: Any,
+) -> None:
+    """Two factories on one database are two server processes: each remembers its own
+    counts, and sees the other's writes at once."""
+    other_process = SqlUnitOfWorkFactory(migrated_engine, secret_box)
+    hour, week = timedelta(hours=1), timedelta(days=7)
+    try:
+        ana = add_user().id
+        first = add_contact(other_process, ana, "+34600000001", START)
+        add_contact(other_process, ana, "+34600000002", START + hour)
+        assert new_contacts(uow_factory, ana, START + 2 * hour) == 2
+        assert new_contacts(uow_factory, ana, START + 3 * hour) == 2
+        add_contact(other_process, ana, "+34600000003", START + 3 * hour)
+        assert new_contacts(uow_factory, ana, START + 4 * hour) == 3
+        with other_process(write=True) as uow:
+            assert uow.contacts.delete(ana, first)
+            uow.commit()
+        assert new_contacts(uow_factory, ana, START + 4 * hour) == 2
+        # New for exactly a week: the second contact until START + hour + week, included.
+        assert new_contacts(uow_factory, ana, START + hour + week) == 2
+        assert new_contacts(uow_factory, ana, START + hour + week + timedelta(microseconds=1)) == 1
+        # An earlier moment again (another thread's clock read), then none left.
+        assert new_contacts(uow_factory, ana, START + 4 * hour) == 2
+        assert new_contacts(uow_factory, ana, START + 3 * hour + week + timedelta(seconds=1)) == 0
+    finally:
+        other_process.close()
+
+
+def test_the_count_of_new_contacts_is_remembered_until_the_contacts_version_moves(
+    uow_factory: SqlUnitOfWorkFactory, add_user: Any
+) -> None:
+    """What proves a remembered count right is the version that every writer of contacts
+    moves (``touch_contacts``): a row inserted behind its back is counted once it moves."""
+    ana = add_user().id
+    add_contact(uow_factory, ana, "+34600000001", START)
+    assert new_contacts(uow_factory, ana, START) == 1
+    row = {"name": "X", "name_key": "x", "phone": "+34600000002", "email": None, "tags": ""}
+    row |= {"status": "activo", "opted_out": False, "source": "manual", "notes": None}
+    row |= {"user_id": ana, "created_at": START, "updated_at": START}
+    with uow_factory.engine.begin() as connection:
+        connection.execute(sa.insert(tables.contacts).values(**row))
+    assert new_contacts(uow_factory, ana, START) == 1
+    with uow_factory.engine.begin() as connection:
+        touch_contacts(connection, ana)
+    assert new_contacts(uow_factory, ana, START) == 2
+
+
+def test_a_user_without_a_row_has_a_dashboard_of_zeros(uow_factory: SqlUnitOfWorkFactory) -> None:
+    starts = last_days(START, "UTC").starts
+    with uow_factory() as uow:
+        counted = uow.dashboard.counts(987654, START, starts)
+    assert counted.contacts.total == counted.opted_out == counted.imports.imports == 0
+    assert set(counted.campaigns_by_status.values()) == {0}
+    assert counted.messages == Activity()
+    assert counted.activity == [Activity()] * (len(starts) - 1)
 
 
 # -- the migration and the indexes -----------------------------------------------------------

@@ -29,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from nexus_adapters.memo import Memo
+from nexus_adapters.sql.repositories.contact_counts import CONTACT_STATS, OPTED_OUT_CONTACTS
 from nexus_adapters.sql.repositories.contact_filters import after, contact_filter, contact_order
 from nexus_adapters.sql.repositories.contact_import import import_rows
 from nexus_adapters.sql.repositories.contact_rows import contact_from_row, draft_values
@@ -70,19 +71,6 @@ def touch_contacts(connection: Connection, user_id: int) -> None:
     """
     connection.execute(_TOUCH, {"owner_id": user_id, "version": secrets.randbits(62) + 1})
 
-
-# The counts of the stats: the user's row, and a range of the creation-time index.
-_RECENT = (
-    select(func.count())
-    .where(t.c.user_id == bindparam("owner_id"), t.c.created_at >= bindparam("since"))
-    .scalar_subquery()
-)
-_STATS = select(users.c.contacts_total, users.c.contacts_active, _RECENT).where(
-    users.c.id == bindparam("owner_id", type_=Integer)
-)
-_OPTED_OUT = select(users.c.contacts_opted_out).where(
-    users.c.id == bindparam("owner_id", type_=Integer)
-)
 
 # Built once: a statement made anew per call costs more to build than to run.
 _ADD = (
@@ -227,7 +215,8 @@ class SqlContacts:
     def stats(self, user_id: int, now: datetime) -> ContactStats:
         """The counts the triggers on contacts keep on the user's row (migration 0008), and
         the recent ones from ``ix_contacts_user_id_created_at``: only they are read."""
-        row = self._c.execute(_STATS, {"owner_id": user_id, "since": recent_since(now)}).first()
+        parameters = {"owner_id": user_id, "since": recent_since(now)}
+        row = self._c.execute(CONTACT_STATS, parameters).first()
         if row is None:  # no such user: no contacts
             return ContactStats(0, 0, 0, 0)
         total, active, recent = row
@@ -235,7 +224,7 @@ class SqlContacts:
 
     def count_opted_out(self, user_id: int) -> int:
         """Kept on the user's row by the triggers on contacts, as ``stats``'s counts."""
-        return int(self._c.execute(_OPTED_OUT, {"owner_id": user_id}).scalar() or 0)
+        return int(self._c.execute(OPTED_OUT_CONTACTS, {"owner_id": user_id}).scalar() or 0)
 
     def import_batch(
         self,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +24,7 @@ from nexus_adapters.sql.tables import deliveries as d
 from nexus_adapters.sql.tables import delivery_activity as a
 from nexus_core.domain.dashboard import (
     MILESTONES,
+    NO_ACTIVITY,
     Activity,
     Milestone,
     MilestoneMove,
@@ -118,22 +119,46 @@ def forget_campaign(connection: Connection, user_id: int, campaign_id: int) -> N
 
 
 @functools.cache
-def _sums_by_span(spans: int) -> Select[Any]:
-    """The statement ``activity_by_span`` runs for ``spans`` spans, built once: the bounds
-    are parameters (``first``, ``end_0`` … ``end_{spans - 2}``, ``last``)."""
+def sums_by_span(spans: int) -> Select[Any]:
+    """The statement ``activity_by_span`` runs for ``spans`` spans, built once: a row per
+    span with any activity, its index (``span``) and its sums (by milestone). Parameters:
+    ``owner_id`` and the bounds, ``span_bounds(starts)``."""
     span = case(
         *((a.c.bucket < bindparam(f"end_{index}"), index) for index in range(spans - 1)),
         else_=spans - 1,
     ).label("span")
     return (
-        select(span, *(func.sum(a.c[m]) for m in MILESTONES))
+        select(span, *(func.sum(a.c[m]).label(m) for m in MILESTONES))
         .where(
-            a.c.user_id == bindparam("owner"),
+            a.c.user_id == bindparam("owner_id"),
             a.c.bucket >= bindparam("first"),
             a.c.bucket < bindparam("last"),
         )
         .group_by(literal_column("span"))
     )
+
+
+def span_bounds(starts: Sequence[int]) -> dict[str, int]:
+    """The parameters of ``sums_by_span(len(starts) - 1)``: ``first``, ``end_0`` …
+    ``end_{spans - 2}``, ``last``."""
+    bounds = dict(zip(_end_names(len(starts) - 2), starts[1:-1], strict=True))
+    return {"first": starts[0], "last": starts[-1], **bounds}
+
+
+@functools.cache
+def _end_names(count: int) -> tuple[str, ...]:
+    return tuple(f"end_{index}" for index in range(count))
+
+
+def activity_of_spans(spans: int, rows: Iterable[Sequence[Any]]) -> list[Activity]:
+    """Each span's activity from ``(span, sent, delivered, read, failed)`` rows: a span
+    without a row had none, and a row whose span is NULL (an outer join's, when no span has
+    any) counts nowhere."""
+    found = [NO_ACTIVITY] * spans
+    for index, *sums in rows:
+        if index is not None:
+            found[index] = Activity(*(int(total) for total in sums))
+    return found
 
 
 def activity_by_span(connection: Connection, user_id: int, starts: Sequence[int]) -> list[Activity]:
@@ -142,11 +167,5 @@ def activity_by_span(connection: Connection, user_id: int, starts: Sequence[int]
     spans = len(starts) - 1
     if spans <= 0:
         return []
-    bounds = {f"end_{index}": end for index, end in enumerate(starts[1:-1])}
-    rows = connection.execute(
-        _sums_by_span(spans), {"owner": user_id, "first": starts[0], "last": starts[-1], **bounds}
-    )
-    found = [Activity() for _ in range(spans)]
-    for index, *sums in rows:
-        found[index] = Activity(*(int(total) for total in sums))
-    return found
+    rows = connection.execute(sums_by_span(spans), {"owner_id": user_id, **span_bounds(starts)})
+    return activity_of_spans(spans, rows)

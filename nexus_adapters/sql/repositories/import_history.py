@@ -37,9 +37,10 @@ def _record_from_row(m: Mapping[Any, Any]) -> ImportedFile:
 
 
 # The dashboard's ``imports`` and ``contacts_imported``, built once.
-_COMPLETED_TOTALS = select(func.count(), func.coalesce(func.sum(t.c.contacts_imported), 0)).where(
-    t.c.user_id == bindparam("owner_id"), t.c.status == "completed"
-)
+COMPLETED_IMPORTS = select(
+    func.count().label("imports"),
+    func.coalesce(func.sum(t.c.contacts_imported), 0).label("contacts_imported"),
+).where(t.c.user_id == bindparam("owner_id"), t.c.status == "completed")
 
 
 class SqlImportHistory:
@@ -82,7 +83,7 @@ class SqlImportHistory:
             refresh_after_bulk_write(self._c, contacts, counts.imported + counts.updated)
 
     def totals(self, user_id: int) -> ImportTotals:
-        imports, imported = self._c.execute(_COMPLETED_TOTALS, {"owner_id": user_id}).one()
+        imports, imported = self._c.execute(COMPLETED_IMPORTS, {"owner_id": user_id}).one()
         return ImportTotals(int(imports), int(imported))
 
     def get(self, user_id: int, import_id: int) -> ImportedFile | None:
