@@ -29,6 +29,7 @@ from typing import TypeVar
 
 from nexus_adapters.bootstrap import Adapters, build_adapters, build_channels, unsubscribe_links
 from nexus_adapters.config import Settings
+from nexus_adapters.startup_heap import freeze_startup_objects
 from nexus_core.domain.audience import Channel
 from nexus_core.ports import MessageChannel
 from nexus_core.use_cases.automation import reply_once
@@ -312,6 +313,7 @@ def run_worker(settings: Settings) -> None:
             unsubscribe_url=unsubscribe_links(adapters.settings),
         )
         dispatcher.stop_on_signals()
+        freeze_startup_objects()
         log.info("dispatcher %s started", dispatcher.worker_id)
         dispatcher.run()
         log.info("dispatcher %s stopped", dispatcher.worker_id)

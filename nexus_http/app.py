@@ -17,6 +17,7 @@ from litestar.types import Message, Scope
 
 from nexus_adapters.bootstrap import Adapters, build_adapters
 from nexus_adapters.config import Settings
+from nexus_adapters.startup_heap import freeze_startup_objects
 from nexus_adapters.worker import IN_PROCESS_DISPATCHER_ENV, start_in_process_dispatcher
 from nexus_http.controllers.auth import AuthController
 from nexus_http.controllers.automation import AutomationController, CampaignDraftController
@@ -122,6 +123,15 @@ def create_app(settings: Settings | None = None, adapters: Adapters | None = Non
         CorsMiddleware(app.asgi_handler, settings.cors_origins),
         access_logger(settings.production),
     )
+    return app
+
+
+def create_served_app() -> Litestar:
+    """The application as each ``nexus serve`` worker process builds it: ``create_app()``,
+    then the process's start-up objects kept out of the collector's full passes (see
+    ``startup_heap``; not in ``create_app``, which tests call again and again)."""
+    app = create_app()
+    freeze_startup_objects()
     return app
 
 

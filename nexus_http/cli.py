@@ -12,7 +12,7 @@ from nexus_adapters.bootstrap import migrate, rotate_secrets
 from nexus_adapters.config import ConfigurationError, Settings
 from nexus_adapters.worker import IN_PROCESS_DISPATCHER_ENV, run_worker
 
-APP_FACTORY = "nexus_http.app:create_app"
+APP_FACTORY = "nexus_http.app:create_served_app"
 
 
 def _parser() -> argparse.ArgumentParser:

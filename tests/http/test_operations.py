@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -169,3 +172,28 @@ def test_responses_are_not_compressed_without_accept_encoding(client: Client) ->
 def test_small_responses_are_not_compressed(client: Client) -> None:
     response = client.get("/health", headers={"Accept-Encoding": "gzip"})
     assert "content-encoding" not in response.headers
+
+
+def test_a_served_process_keeps_its_start_up_objects_out_of_full_collections(
+    tmp_path: Path,
+) -> None:
+    """``nexus serve``'s factory freezes what the process built (run in a process of its own:
+    frozen objects are never collected)."""
+    script = (
+        "import gc; from nexus_http.app import create_served_app; "
+        "before = gc.get_freeze_count(); create_served_app(); "
+        "print(before, gc.get_freeze_count())"
+    )
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path}/served.db",
+        "SECRET_KEY": "s" * 40,
+        "NEXUS_ENV": "development",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    before, after = map(int, done.stdout.split())
+    assert before == 0
+    assert after > 50_000
