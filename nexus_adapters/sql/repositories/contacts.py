@@ -102,11 +102,15 @@ class SqlContacts:
 
     @contextmanager
     def _keeping_unique(self) -> Iterator[None]:
-        """A savepoint around a write: a duplicate phone or email is a ``Conflict``, and the
-        transaction stays usable."""
+        """Around one statement that writes: a duplicate phone or email is a ``Conflict``, and
+        the transaction stays usable. SQLite undoes a failed statement alone; PostgreSQL
+        needs a savepoint for that (an error otherwise aborts the whole transaction)."""
         try:
-            with self._c.begin_nested():
+            if self._c.dialect.name == "sqlite":
                 yield
+            else:
+                with self._c.begin_nested():
+                    yield
         except IntegrityError as error:
             code = _CONFLICTS.get(violated_unique(error, t) or "")
             if code is None:
