@@ -21,6 +21,7 @@ from nexus_http.request_context import (
     adapters_of,
     current_session,
     current_session_in_thread,
+    lookup_as_caller,
     run_lookup,
     run_write,
     say,
@@ -88,13 +89,12 @@ class ContactsController(Controller):
         tags: Tags = None,
         sort: Sort = None,
     ) -> ContactList:
-        current = await current_session(request)
         params = given_params(
             page=page, per_page=per_page, search=search, status=status, tags=tags, sort=sort
         )
         ports = adapters_of(request).ports
-        found = await run_lookup(
-            request, lambda: contacts.list_contacts(ports, current.user.id, params)
+        found = await lookup_as_caller(
+            request, lambda current: contacts.list_contacts(ports, current.user.id, params)
         )
         return ContactList(
             contacts=[ContactOut.of(contact) for contact in found.items],
