@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from hypothesis import given
@@ -64,3 +67,34 @@ def test_a_session_lookup_sees_every_change_to_its_user(
     assert after is not None
     assert after[1].last_login == user.created_at + timedelta(minutes=5)
     assert after[0] == session
+
+
+def test_threads_missing_one_key_at_once_build_it_once() -> None:
+    """The first miss builds; the others wait for it and take it (same values), instead of
+    all running the same query at once."""
+    memo: Memo[object] = Memo()
+    builds: list[int] = []
+    building = threading.Event()
+    may_finish = threading.Event()
+
+    def slow_build() -> object:
+        builds.append(1)
+        building.set()
+        may_finish.wait(10)
+        return object()
+
+    with ThreadPoolExecutor(4) as pool:
+        first = pool.submit(memo.get, "page", (7,), slow_build)
+        assert building.wait(10)
+        waiting = [pool.submit(memo.get, "page", (7,), slow_build) for _ in range(3)]
+        time.sleep(0.2)  # the others reach the build meanwhile
+        may_finish.set()
+        got = [first.result(), *(future.result() for future in waiting)]
+    assert builds == [1]
+    assert all(obj is got[0] for obj in got)
+
+
+def test_a_waiter_with_other_values_builds_its_own() -> None:
+    memo: Memo[object] = Memo()
+    first = memo.get("page", (1,), object)
+    assert memo.get("page", (2,), object) is not first
