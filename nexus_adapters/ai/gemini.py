@@ -21,19 +21,18 @@ from __future__ import annotations
 
 import json
 import re
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import quote
 
 import httpx
 
 from nexus_adapters.config import Settings
+from nexus_adapters.http_api import DEFAULT_TIMEOUT, HttpApiClient
 from nexus_core.domain.api_keys import Secret
 from nexus_core.domain.text_generator import Generation, GenerationError, GenerationRequest
 
 # A reply is waited for by a dispatch worker (whose lease outlasts it) or by a person on the
 # test page: 30 s to read the answer, as the model may think for a while.
-DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=10.0, pool=10.0)
 DEFAULT_MAX_CONNECTIONS = 16
 _KEY = re.compile(r"[\x21-\x7e]+")  # printable ASCII, no spaces: anything else is no key
 _NEVER_LEFT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ProxyError)
@@ -43,7 +42,7 @@ _BLOCKING_FINISH = frozenset(
 )
 
 
-class GeminiTextGenerator:
+class GeminiTextGenerator(HttpApiClient):
     """Asks ``model`` at ``base_url`` (``NEXUS_GEMINI_API_URL``, e.g.
     ``https://generativelanguage.googleapis.com/v1beta``; ``NEXUS_GEMINI_MODEL``)."""
 
@@ -56,31 +55,11 @@ class GeminiTextGenerator:
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
     ) -> None:
         self._url = f"{base_url.rstrip('/')}/models/{quote(model, safe='')}:generateContent"
-        self._client = httpx.Client(
-            timeout=timeout,
-            limits=httpx.Limits(
-                max_connections=max_connections, max_keepalive_connections=max_connections
-            ),
-            follow_redirects=False,
-        )
+        super().__init__(timeout=timeout, max_connections=max_connections)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> GeminiTextGenerator:
         return cls(settings.gemini_api_url, settings.gemini_model)
-
-    def close(self) -> None:
-        self._client.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def generate(self, api_key: Secret, request: GenerationRequest) -> Generation:
         if not api_key.value:

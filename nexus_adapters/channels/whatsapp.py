@@ -22,17 +22,16 @@ from __future__ import annotations
 
 import json
 import re
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import quote
 
 import httpx
 
 from nexus_adapters.config import Settings
+from nexus_adapters.http_api import DEFAULT_TIMEOUT, HttpApiClient
 from nexus_core.domain.outbound import ChannelAccount, OutboundMessage, SendResult
 from nexus_core.domain.retry_policy import ChannelOutcome
 
-DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=10.0, pool=10.0)
 DEFAULT_MAX_CONNECTIONS = 32
 
 BAD_CREDENTIAL_CODES = frozenset({0, 3, 10, 190, *range(200, 300)})
@@ -43,7 +42,7 @@ _TOKEN = re.compile(r"[\x21-\x7e]+")  # printable ASCII, no spaces
 _NEVER_LEFT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ProxyError)
 
 
-class WhatsAppCloudChannel:
+class WhatsAppCloudChannel(HttpApiClient):
     """Sends ``whatsapp`` messages through the Cloud API at ``base_url``
     (``NEXUS_WHATSAPP_API_URL``, e.g. ``https://graph.facebook.com/v21.0``)."""
 
@@ -55,31 +54,11 @@ class WhatsAppCloudChannel:
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
     ) -> None:
         self._base_url = base_url.rstrip("/")
-        self._client = httpx.Client(
-            timeout=timeout,
-            limits=httpx.Limits(
-                max_connections=max_connections, max_keepalive_connections=max_connections
-            ),
-            follow_redirects=False,
-        )
+        super().__init__(timeout=timeout, max_connections=max_connections)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WhatsAppCloudChannel:
         return cls(settings.whatsapp_api_url)
-
-    def close(self) -> None:
-        self._client.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def send(self, account: ChannelAccount, message: OutboundMessage) -> SendResult:
         if message.channel != "whatsapp":
