@@ -64,9 +64,11 @@ async def run_lookup(request: AnyRequest, work: Callable[[], T]) -> T:
 
 
 async def lookup_as_caller(request: AnyRequest, work: Callable[[CurrentSession], T]) -> T:
-    """``current_session`` and then ``run_lookup(work(current))``, in one hop to the thread
-    pool on PostgreSQL instead of two: each hop waits for a thread and then for the
-    interpreter lock behind the busy event loop, which is most of a cached read's latency."""
+    """The read of an ``async`` handler for its caller: ``current_session`` and then
+    ``run_lookup`` of ``work(current)``, in one hop to the thread pool on PostgreSQL instead
+    of two (each hop waits for a thread and then for the interpreter lock behind the busy
+    event loop, most of a cached read's latency). A request without a session is a 401
+    before ``work`` runs."""
     if adapters_of(request).settings.is_sqlite:
         current = await current_session(request)
         return work(current)

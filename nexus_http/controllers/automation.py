@@ -12,9 +12,8 @@ from nexus_http.controllers.list_params import Page, PerPage, given_params
 from nexus_http.request_context import (
     AnyRequest,
     adapters_of,
-    current_session,
     current_session_in_thread,
-    run_lookup,
+    lookup_as_caller,
     say,
 )
 from nexus_http.schemas.automation import (
@@ -46,10 +45,9 @@ class AutomationController(Controller):
         responses=problems(401),
     )
     async def status(self, request: AnyRequest) -> AutomationStatusEnvelope:
-        current = await current_session(request)
         ports = adapters_of(request).ports
-        found = await run_lookup(
-            request, lambda: automation.automation_status(ports, current.user.id)
+        found = await lookup_as_caller(
+            request, lambda current: automation.automation_status(ports, current.user.id)
         )
         return AutomationStatusEnvelope(status=AutomationStatusOut.of(found))
 
@@ -77,11 +75,10 @@ class AutomationController(Controller):
     async def activity(
         self, request: AnyRequest, page: Page = None, per_page: PerPage = None
     ) -> ActivityList:
-        current = await current_session(request)
         params = given_params(page=page, per_page=per_page)
         ports = adapters_of(request).ports
-        found = await run_lookup(
-            request, lambda: automation.list_activity(ports, current.user.id, params)
+        found = await lookup_as_caller(
+            request, lambda current: automation.list_activity(ports, current.user.id, params)
         )
         return ActivityList(
             activities=[ActivityOut.of(activity) for activity in found.items],

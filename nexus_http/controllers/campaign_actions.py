@@ -18,9 +18,8 @@ from nexus_http.controllers.list_params import Page, PerPage, given_params
 from nexus_http.request_context import (
     AnyRequest,
     adapters_of,
-    current_session,
     current_session_in_thread,
-    run_lookup,
+    lookup_as_caller,
     say,
 )
 from nexus_http.schemas.campaign_actions import (
@@ -138,10 +137,9 @@ class CampaignActionsController(Controller):
         responses=problems(401, 404),
     )
     async def preview(self, request: AnyRequest, campaign_id: FromPath[int]) -> PreviewEnvelope:
-        current = await current_session(request)
         ports = adapters_of(request).ports
-        preview = await run_lookup(
-            request, lambda: actions.preview_campaign(ports, current.user, campaign_id)
+        preview = await lookup_as_caller(
+            request, lambda current: actions.preview_campaign(ports, current.user, campaign_id)
         )
         return PreviewEnvelope(preview=PreviewOut.of(preview))
 
@@ -158,11 +156,11 @@ class CampaignActionsController(Controller):
         per_page: PerPage = None,
         status: DeliveryStatusParam = None,
     ) -> DeliveryList:
-        current = await current_session(request)
         params = given_params(page=page, per_page=per_page, status=status)
         ports = adapters_of(request).ports
-        found = await run_lookup(
-            request, lambda: actions.list_deliveries(ports, current.user, campaign_id, params)
+        found = await lookup_as_caller(
+            request,
+            lambda current: actions.list_deliveries(ports, current.user, campaign_id, params),
         )
         return DeliveryList(
             deliveries=[DeliveryOut.of(delivery) for delivery in found.items],

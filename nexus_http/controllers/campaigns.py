@@ -16,9 +16,8 @@ from nexus_http.controllers.list_params import Page, PerPage, given_params
 from nexus_http.request_context import (
     AnyRequest,
     adapters_of,
-    current_session,
     current_session_in_thread,
-    run_lookup,
+    lookup_as_caller,
     say,
 )
 from nexus_http.schemas.campaigns import (
@@ -58,11 +57,10 @@ class CampaignsController(Controller):
         per_page: PerPage = None,
         status: Status = None,
     ) -> CampaignList:
-        current = await current_session(request)
         params = given_params(page=page, per_page=per_page, status=status)
         ports = adapters_of(request).ports
-        found = await run_lookup(
-            request, lambda: campaigns.list_campaigns(ports, current.user.id, params)
+        found = await lookup_as_caller(
+            request, lambda current: campaigns.list_campaigns(ports, current.user.id, params)
         )
         return CampaignList(
             campaigns=[CampaignOut.of(campaign) for campaign in found.items],
@@ -96,19 +94,17 @@ class CampaignsController(Controller):
         responses=problems(401),
     )
     async def stats(self, request: AnyRequest) -> CampaignStatsEnvelope:
-        current = await current_session(request)
         ports = adapters_of(request).ports
-        counted = await run_lookup(
-            request, lambda: campaigns.campaign_stats(ports, current.user.id)
+        counted = await lookup_as_caller(
+            request, lambda current: campaigns.campaign_stats(ports, current.user.id)
         )
         return CampaignStatsEnvelope(stats=CampaignStatsOut.of(counted))
 
     @get("/{campaign_id:int}", summary="One campaign", responses=problems(401, 404))
     async def show(self, request: AnyRequest, campaign_id: FromPath[int]) -> CampaignEnvelope:
-        current = await current_session(request)
         ports = adapters_of(request).ports
-        campaign = await run_lookup(
-            request, lambda: campaigns.get_campaign(ports, current.user.id, campaign_id)
+        campaign = await lookup_as_caller(
+            request, lambda current: campaigns.get_campaign(ports, current.user.id, campaign_id)
         )
         return CampaignEnvelope(campaign=CampaignOut.of(campaign))
 

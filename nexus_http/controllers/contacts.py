@@ -22,7 +22,6 @@ from nexus_http.request_context import (
     current_session,
     current_session_in_thread,
     lookup_as_caller,
-    run_lookup,
     run_write,
     say,
 )
@@ -127,9 +126,10 @@ class ContactsController(Controller):
         responses=problems(401),
     )
     async def stats(self, request: AnyRequest) -> ContactStatsEnvelope:
-        current = await current_session(request)
         ports = adapters_of(request).ports
-        counted = await run_lookup(request, lambda: contacts.contact_stats(ports, current.user.id))
+        counted = await lookup_as_caller(
+            request, lambda current: contacts.contact_stats(ports, current.user.id)
+        )
         return ContactStatsEnvelope(stats=ContactStatsOut.of(counted))
 
     @get(
@@ -180,10 +180,9 @@ class ContactsController(Controller):
 
     @get("/{contact_id:int}", summary="One contact", responses=problems(401, 404))
     async def show(self, request: AnyRequest, contact_id: FromPath[int]) -> ContactEnvelope:
-        current = await current_session(request)
         ports = adapters_of(request).ports
-        contact = await run_lookup(
-            request, lambda: contacts.get_contact(ports, current.user.id, contact_id)
+        contact = await lookup_as_caller(
+            request, lambda current: contacts.get_contact(ports, current.user.id, contact_id)
         )
         return ContactEnvelope(contact=ContactOut.of(contact))
 

@@ -12,9 +12,8 @@ from nexus_http.controllers.list_params import Page, PerPage, given_params
 from nexus_http.request_context import (
     AnyRequest,
     adapters_of,
-    current_session,
     current_session_in_thread,
-    run_lookup,
+    lookup_as_caller,
     say,
 )
 from nexus_http.schemas.common import PaginationOut
@@ -43,11 +42,11 @@ class ConversationsController(Controller):
     async def list_conversations(
         self, request: AnyRequest, page: Page = None, per_page: PerPage = None
     ) -> ConversationList:
-        current = await current_session(request)
         params = given_params(page=page, per_page=per_page)
         ports = adapters_of(request).ports
-        found = await run_lookup(
-            request, lambda: conversations.list_conversations(ports, current.user.id, params)
+        found = await lookup_as_caller(
+            request,
+            lambda current: conversations.list_conversations(ports, current.user.id, params),
         )
         return ConversationList(
             conversations=[ConversationOut.of(summary) for summary in found.items],

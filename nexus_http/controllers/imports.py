@@ -20,9 +20,8 @@ from nexus_http.request_context import (
     AnyRequest,
     adapters_of,
     client_address,
-    current_session,
     language_of,
-    run_lookup,
+    lookup_as_caller,
     say,
 )
 from nexus_http.schemas.common import PaginationOut
@@ -127,11 +126,10 @@ class ImportsController(Controller):
     async def history(
         self, request: AnyRequest, page: Page = None, per_page: PerPage = None
     ) -> ImportHistory:
-        current = await current_session(request)
         params = {k: v for k, v in {"page": page, "per_page": per_page}.items() if v is not None}
         ports = adapters_of(request).ports
-        found = await run_lookup(
-            request, lambda: contact_imports.import_history(ports, current.user.id, params)
+        found = await lookup_as_caller(
+            request, lambda current: contact_imports.import_history(ports, current.user.id, params)
         )
         language = language_of(request)
         return ImportHistory(
