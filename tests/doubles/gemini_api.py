@@ -16,15 +16,13 @@ Usage::
 
 from __future__ import annotations
 
-import json
 import threading
-import time
 from collections import deque
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from tests.doubles.local_http import LocalHttpServer
+from tests.doubles.local_http import LocalHttpServer, Reply, request_body, send_reply
 
 API_VERSION = "v1beta"
 MODEL = "gemini-2.5-flash"
@@ -37,17 +35,6 @@ _STATUS_NAMES = {
     503: "UNAVAILABLE",
     504: "DEADLINE_EXCEEDED",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    """One scripted answer: ``status`` with ``body`` (a JSON value, or raw bytes); a wait of
-    ``delay`` seconds first; or (``drop``) the connection closed with no answer."""
-
-    status: int = 200
-    body: Any = None
-    delay: float = 0.0
-    drop: bool = False
 
 
 def answer(text: str, finish_reason: str = "STOP") -> Reply:
@@ -153,11 +140,7 @@ def _handler_class(double: GeminiApiDouble) -> type[BaseHTTPRequestHandler]:
         protocol_version = "HTTP/1.1"
 
         def do_POST(self) -> None:
-            raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            try:
-                body: Any = json.loads(raw)
-            except ValueError:
-                body = raw
+            body = request_body(self)
             headers = {name.lower(): value for name, value in self.headers.items()}
             reply = double._record(RecordedRequest(self.path, headers, body))
             parts = self.path.strip("/").split("/")
@@ -171,21 +154,7 @@ def _handler_class(double: GeminiApiDouble) -> type[BaseHTTPRequestHandler]:
                 reply = gemini_error(
                     400, "* GenerateContentRequest.contents: contents is not specified"
                 )
-            if reply.delay:
-                time.sleep(reply.delay)
-            if reply.drop:
-                self.close_connection = True
-                return
-            content = reply.body if isinstance(reply.body, bytes) else json.dumps(reply.body)
-            payload = content if isinstance(content, bytes) else content.encode()
-            try:
-                self.send_response(reply.status)
-                self.send_header("Content-Type", "application/json; charset=UTF-8")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-            except OSError:
-                self.close_connection = True
+            send_reply(self, reply, "application/json; charset=UTF-8")
 
         def log_message(self, format: str, *args: Any) -> None:
             """Quiet: the tests read ``double.requests`` instead."""

@@ -1,12 +1,15 @@
-"""The lifecycle every HTTP double shares: a threaded HTTP/1.1 server on a free local port,
-served from a daemon thread, used as a context manager."""
+"""What every HTTP double shares: a threaded HTTP/1.1 server on a free local port, served
+from a daemon thread and used as a context manager, and scripted replies sent from it."""
 
 from __future__ import annotations
 
+import json
 import threading
+import time
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 
 class _Server(ThreadingHTTPServer):
@@ -49,3 +52,42 @@ class LocalHttpServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One scripted answer: ``status`` with ``body`` (a JSON value, or raw bytes); a wait of
+    ``delay`` seconds first; or (``drop``) the connection closed with no answer at all."""
+
+    status: int = 200
+    body: Any = None
+    delay: float = 0.0
+    drop: bool = False
+
+
+def request_body(handler: BaseHTTPRequestHandler) -> Any:
+    """The request's body: its JSON value, or the raw bytes when it is no JSON."""
+    raw = handler.rfile.read(int(handler.headers.get("Content-Length", "0")))
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def send_reply(handler: BaseHTTPRequestHandler, reply: Reply, content_type: str) -> None:
+    """Answer with ``reply`` (waiting or dropping the connection as it says)."""
+    if reply.delay:
+        time.sleep(reply.delay)
+    if reply.drop:
+        handler.close_connection = True
+        return
+    content = reply.body if isinstance(reply.body, bytes) else json.dumps(reply.body)
+    payload = content if isinstance(content, bytes) else content.encode()
+    try:
+        handler.send_response(reply.status)
+        handler.send_header("Content-Type", content_type)
+        handler.send_header("Content-Length", str(len(payload)))
+        handler.end_headers()
+        handler.wfile.write(payload)
+    except OSError:  # the client gave up waiting (a timeout test)
+        handler.close_connection = True

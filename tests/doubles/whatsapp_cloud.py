@@ -15,15 +15,13 @@ without answering (``drop``). Usage::
 from __future__ import annotations
 
 import itertools
-import json
 import threading
-import time
 from collections import defaultdict, deque
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from tests.doubles.local_http import LocalHttpServer
+from tests.doubles.local_http import LocalHttpServer, Reply, request_body, send_reply
 
 API_VERSION = "v21.0"
 
@@ -41,18 +39,6 @@ STATUS_OF_CODE = {
     131050: 400,
     100: 400,
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    """One scripted answer: ``status`` with ``body`` (a JSON value, or raw bytes), or a wait of
-    ``delay`` seconds first, or (``drop``) the connection closed with no answer at all.
-    ``body=None`` with a 2xx status is a success naming the recipient and a fresh ``wamid``."""
-
-    status: int = 200
-    body: Any = None
-    delay: float = 0.0
-    drop: bool = False
 
 
 def success(message_id: str) -> Reply:
@@ -106,6 +92,8 @@ class WhatsAppCloudDouble(LocalHttpServer):
             self._scripts.clear()
 
     def _record(self, request: RecordedRequest) -> Reply:
+        """Keep the request; its scripted reply, a success (2xx) completed as the Cloud API
+        answers it: naming the recipient, with the scripted ``wamid`` or a fresh one."""
         to = request.body.get("to") if isinstance(request.body, dict) else None
         with self._lock:
             self.requests.append(request)
@@ -128,31 +116,13 @@ def _handler_class(double: WhatsAppCloudDouble) -> type[BaseHTTPRequestHandler]:
         protocol_version = "HTTP/1.1"  # keep-alive, as the channel pools connections
 
         def do_POST(self) -> None:
-            raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            try:
-                body: Any = json.loads(raw)
-            except ValueError:
-                body = raw
+            body = request_body(self)
             headers = {name.lower(): value for name, value in self.headers.items()}
             reply = double._record(RecordedRequest("POST", self.path, headers, body))
             parts = self.path.strip("/").split("/")
             if len(parts) != 3 or parts[0] != API_VERSION or parts[2] != "messages":
                 reply = cloud_error(100, 400)
-            if reply.delay:
-                time.sleep(reply.delay)
-            if reply.drop:
-                self.close_connection = True
-                return
-            content = reply.body if isinstance(reply.body, bytes) else json.dumps(reply.body)
-            payload = content if isinstance(content, bytes) else content.encode()
-            try:
-                self.send_response(reply.status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-            except OSError:  # the client gave up waiting (a timeout test)
-                self.close_connection = True
+            send_reply(self, reply, "application/json")
 
         def log_message(self, format: str, *args: Any) -> None:
             """Quiet: the tests read ``double.requests`` instead."""
