@@ -244,6 +244,19 @@ def test_the_sqlite_search_index_stays_consistent(
     assert leftovers == 0
 
 
+@only_sqlite
+def test_the_sqlite_search_index_merges_its_segments_sixteen_at_a_time(
+    migrated_engine: Engine,
+) -> None:
+    """Migration 0011: FTS5 keeps the setting in the index's own configuration table, so
+    every connection's writes, bulk imports above all, merge less often than FTS5's 4."""
+    with migrated_engine.connect() as connection:
+        automerge = connection.exec_driver_sql(
+            "SELECT v FROM contacts_search_config WHERE k = 'automerge'"
+        ).scalar_one()
+    assert automerge == 16
+
+
 # -- the plans ----------------------------------------------------------------------------------
 
 
