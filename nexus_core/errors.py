@@ -99,8 +99,13 @@ class Collector:
 
     def check(self, field_name: str, run: Any) -> Any:
         """Call ``run()``; record its ``ValidationFailed`` under ``field_name``, don't raise."""
+        return self.apply(field_name, run)
+
+    def apply(self, field_name: str, rule: Any, *args: Any) -> Any:
+        """``rule(*args)``, its ``ValidationFailed`` recorded under ``field_name``, not raised
+        (``check`` without a closure to build: the validators' hot loops call this)."""
         try:
-            return run()
+            return rule(*args)
         except ValidationFailed as failure:
             for error in failure.errors:
                 self.errors.append(FieldError(field_name, error.code, error.params))

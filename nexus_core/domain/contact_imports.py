@@ -6,6 +6,7 @@ contact already exists in the database is the repository's. Everything between i
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -110,12 +111,28 @@ class ColumnMap:
     notes: int | None = None
     status: int | None = None
     opted_out: int | None = None
+    # (field, index) of every field, in ``COLUMN_FIELDS`` order: what each row is read by.
+    _positions: tuple[tuple[ColumnField, int | None], ...] = field(
+        init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        positions = tuple((name, getattr(self, name)) for name in COLUMN_FIELDS)
+        object.__setattr__(self, "_positions", positions)
 
     def cell(self, cells: tuple[str, ...], name: ColumnField) -> str:
         index: int | None = getattr(self, name)
-        if index is None or index >= len(cells):
-            return ""
-        return clean_cell(cells[index])
+        return _cell_at(cells, index)
+
+    def cells(self, cells: tuple[str, ...]) -> dict[ColumnField, str]:
+        """Every field's cleaned cell in a row (``""`` where the file has no such column)."""
+        return {name: _cell_at(cells, index) for name, index in self._positions}
+
+
+def _cell_at(cells: tuple[str, ...], index: int | None) -> str:
+    if index is None or index >= len(cells):
+        return ""
+    return clean_cell(cells[index])
 
 
 def map_headers(headers: tuple[str, ...], file_type: FileType | None = None) -> ColumnMap:
@@ -201,6 +218,13 @@ def _row_problem(row: int, errors: list[FieldError]) -> RowProblem:
     return RowProblem(row, code, first.params, tuple(ordered))
 
 
+# The cells below repeat down a file (a handful of statuses, flags and tag sets), so what
+# each reads as is remembered; a cell that breaks the rule raises again, as nothing raised
+# is remembered.
+_REMEMBERED_CELLS = 4096
+
+
+@functools.lru_cache(maxsize=_REMEMBERED_CELLS)
 def _status_cell(cell: str) -> ContactStatus:
     if not cell:
         return "activo"
@@ -210,6 +234,7 @@ def _status_cell(cell: str) -> ContactStatus:
     return status
 
 
+@functools.lru_cache(maxsize=_REMEMBERED_CELLS)
 def _opted_out_cell(cell: str) -> bool:
     word = fold(cell)
     if not word or word in _NO:
@@ -217,6 +242,11 @@ def _opted_out_cell(cell: str) -> bool:
     if word in _YES:
         return True
     raise ValidationFailed.single("opted_out", "import.opted_out_invalid")
+
+
+@functools.lru_cache(maxsize=_REMEMBERED_CELLS)
+def _tags_cell(cell: str, extra_tags: tuple[str, ...]) -> tuple[str, ...]:
+    return normalise_tags((*split_tag_cell(cell), *extra_tags))
 
 
 def read_row(
@@ -231,13 +261,11 @@ def read_row(
     """
     if not any(cell.strip() for cell in row.cells):
         return BlankRow(row.number)
-    cells = {name: columns.cell(row.cells, name) for name in COLUMN_FIELDS}
+    cells = columns.cells(row.cells)
     errors = Collector()
-    status = errors.check("status", lambda: _status_cell(cells["status"]))
-    opted_out = errors.check("opted_out", lambda: _opted_out_cell(cells["opted_out"]))
-    tags = errors.check(
-        "tags", lambda: normalise_tags((*split_tag_cell(cells["tags"]), *extra_tags))
-    )
+    status = errors.apply("status", _status_cell, cells["status"])
+    opted_out = errors.apply("opted_out", _opted_out_cell, cells["opted_out"])
+    tags = errors.apply("tags", _tags_cell, cells["tags"], extra_tags)
     problems = list(errors.errors)
     try:
         contact = validate_contact(

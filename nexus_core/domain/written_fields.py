@@ -33,5 +33,5 @@ def check_written_fields(
             else:
                 errors.add(name, "field.required")
             continue
-        clean[name] = errors.check(name, lambda rule=rule, value=value: rule(value, context))
+        clean[name] = errors.apply(name, rule, value, context)
     return clean
