@@ -5,8 +5,8 @@ mode) puts the project root on ``sys.path`` to import it, so test modules anywhe
 shared helpers such as ``tests.conformance``, however pytest is started (``pytest`` or
 ``python -m pytest``, as nox does either way).
 
-It imports nothing beyond pytest at module level: ``tests/core`` runs where only the standard
-library and ``phonenumbers`` are installed.
+It imports nothing beyond pytest and Hypothesis at module level: ``tests/core`` runs where only
+the standard library, ``phonenumbers`` and the test tools are installed.
 """
 
 from __future__ import annotations
@@ -15,9 +15,17 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import pytest
+from hypothesis import settings
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL
+
+
+# No per-example deadline: how long an example takes is the benchmarks' business, and on a slow
+# or busy machine a correct example (a property over a million sends a minute, say) can take
+# longer than Hypothesis's default 200 ms. A property still fails on what it asserts.
+settings.register_profile("nexus", deadline=None)
+settings.load_profile("nexus")
 
 
 @pytest.fixture(scope="session")
