@@ -89,7 +89,10 @@ def normalise_tags(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(tags)
 
 
-def _name(value: object) -> str:
+# Each writable field's rule takes (value, country); only the phone's needs the country.
+
+
+def _name(value: object, _country: str) -> str:
     return required_text(check_text_type(value), max_length=NAME_MAX)
 
 
@@ -98,36 +101,40 @@ def _phone(value: object, country: str) -> str | None:
     return to_e164(text, country) if text.strip() else None
 
 
-def _email(value: object) -> str | None:
+def _email(value: object, _country: str) -> str | None:
     text = check_text_type(value)
     return normalise_email(text) if text.strip() else None
 
 
-def _notes(value: object) -> str | None:
-    return optional_text(check_text_type(value), max_length=NOTES_MAX)
+def _status(value: object, _country: str) -> ContactStatus:
+    return check_status(value)
 
 
-def _tags(value: object) -> tuple[str, ...]:
+def _tags(value: object, _country: str) -> tuple[str, ...]:
     if not isinstance(value, list | tuple):
         raise ValidationFailed.single("tags", "field.wrong_type")
     return normalise_tags(value)
 
 
-def _flag(value: object) -> bool:
+def _notes(value: object, _country: str) -> str | None:
+    return optional_text(check_text_type(value), max_length=NOTES_MAX)
+
+
+def _flag(value: object, _country: str) -> bool:
     if not isinstance(value, bool):
         raise ValidationFailed.single("opted_out", "field.wrong_type")
     return value
 
 
-# Each writable field's rule, in the order errors are reported; a rule takes (value, country).
+# The rules, in the order errors are reported.
 _RULES: dict[str, Callable[[object, str], object]] = {
-    "name": lambda value, country: _name(value),
+    "name": _name,
     "phone": _phone,
-    "email": lambda value, country: _email(value),
-    "status": lambda value, country: check_status(value),
-    "tags": lambda value, country: _tags(value),
-    "notes": lambda value, country: _notes(value),
-    "opted_out": lambda value, country: _flag(value),
+    "email": _email,
+    "status": _status,
+    "tags": _tags,
+    "notes": _notes,
+    "opted_out": _flag,
 }
 CONTACT_FIELDS = frozenset(_RULES)
 # Optional fields: null (or a blank string) clears them. The others refuse null.
