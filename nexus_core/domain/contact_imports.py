@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
@@ -218,13 +218,14 @@ def _row_problem(row: int, errors: list[FieldError]) -> RowProblem:
     return RowProblem(row, code, first.params, tuple(ordered))
 
 
-# The cells below repeat down a file (a handful of statuses, flags and tag sets), so what
-# each reads as is remembered; a cell that breaks the rule raises again, as nothing raised
-# is remembered.
+# Status, opt-out and tag cells repeat down a file (a handful of words and tag sets), so what
+# a short one reads as is remembered, in one cache for the three; a cell that breaks its rule
+# raises again, as nothing raised is remembered. Long cells are read afresh: the cache would
+# otherwise keep a hostile file's megabyte cells alive.
 _REMEMBERED_CELLS = 4096
+_REMEMBERED_CELL_CHARS = 200
 
 
-@functools.lru_cache(maxsize=_REMEMBERED_CELLS)
 def _status_cell(cell: str) -> ContactStatus:
     if not cell:
         return "activo"
@@ -234,7 +235,6 @@ def _status_cell(cell: str) -> ContactStatus:
     return status
 
 
-@functools.lru_cache(maxsize=_REMEMBERED_CELLS)
 def _opted_out_cell(cell: str) -> bool:
     word = fold(cell)
     if not word or word in _NO:
@@ -244,9 +244,20 @@ def _opted_out_cell(cell: str) -> bool:
     raise ValidationFailed.single("opted_out", "import.opted_out_invalid")
 
 
-@functools.lru_cache(maxsize=_REMEMBERED_CELLS)
 def _tags_cell(cell: str, extra_tags: tuple[str, ...]) -> tuple[str, ...]:
     return normalise_tags((*split_tag_cell(cell), *extra_tags))
+
+
+@functools.lru_cache(maxsize=_REMEMBERED_CELLS)
+def _remembered(read: Callable[..., Any], cell: str, *context: Any) -> Any:
+    return read(cell, *context)
+
+
+def _read_cell(read: Callable[..., Any], cell: str, *context: Any) -> Any:
+    """``read(cell, *context)``, remembered when the cell is short."""
+    if len(cell) > _REMEMBERED_CELL_CHARS:
+        return read(cell, *context)
+    return _remembered(read, cell, *context)
 
 
 def read_row(
@@ -263,9 +274,9 @@ def read_row(
         return BlankRow(row.number)
     cells = columns.cells(row.cells)
     errors = Collector()
-    status = errors.apply("status", _status_cell, cells["status"])
-    opted_out = errors.apply("opted_out", _opted_out_cell, cells["opted_out"])
-    tags = errors.apply("tags", _tags_cell, cells["tags"], extra_tags)
+    status = errors.apply("status", _read_cell, _status_cell, cells["status"])
+    opted_out = errors.apply("opted_out", _read_cell, _opted_out_cell, cells["opted_out"])
+    tags = errors.apply("tags", _read_cell, _tags_cell, cells["tags"], extra_tags)
     problems = list(errors.errors)
     try:
         contact = validate_contact(

@@ -315,6 +315,30 @@ def test_any_row_is_a_contact_a_problem_or_blank(cells: list[str], country: str)
         assert not any(cell.strip() for cell in cells)
 
 
+_REPEATED_CELL = st.one_of(
+    st.text(max_size=12),
+    st.sampled_from(["Sí", "no", "inactivo", "Activo", "vip; Cliente", "quizá", "t" * 41]),
+    st.integers(min_value=190, max_value=400).map(lambda size: "," * size + "VIP"),
+)
+
+
+@settings(deadline=None)
+@given(_REPEATED_CELL, _REPEATED_CELL, _REPEATED_CELL)
+def test_a_row_reads_the_same_every_time_its_cells_repeat(
+    status: str, tags: str, opted_out: str
+) -> None:
+    """Repeated status, tag and opt-out cells are remembered (short ones only): the second
+    reading of a row, problems included, is the first one's."""
+    cells = ("Ana", "600111222", "", status, tags, "", opted_out)
+    assert read(*cells, extra=("feria",)) == read(*cells, extra=("feria",))
+
+
+def test_a_long_cell_reads_as_a_short_one() -> None:
+    outcome = read("Ana", "600111222", "", "", "," * 300 + " VIP ;;")
+    assert isinstance(outcome, ImportedRow)
+    assert outcome.contact.tags == ("vip",)
+
+
 # --- form fields --------------------------------------------------------------------------
 
 
