@@ -120,10 +120,6 @@ class ColumnMap:
         positions = tuple((name, getattr(self, name)) for name in COLUMN_FIELDS)
         object.__setattr__(self, "_positions", positions)
 
-    def cell(self, cells: tuple[str, ...], name: ColumnField) -> str:
-        index: int | None = getattr(self, name)
-        return _cell_at(cells, index)
-
     def cells(self, cells: tuple[str, ...]) -> dict[ColumnField, str]:
         """Every field's cleaned cell in a row (``""`` where the file has no such column)."""
         return {name: _cell_at(cells, index) for name, index in self._positions}

@@ -89,9 +89,6 @@ def normalise_tags(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(tags)
 
 
-# Each writable field's rule takes (value, country); only the phone's needs the country.
-
-
 def _name(value: object, _country: str) -> str:
     return required_text(check_text_type(value), max_length=NAME_MAX)
 
@@ -126,7 +123,8 @@ def _flag(value: object, _country: str) -> bool:
     return value
 
 
-# The rules, in the order errors are reported.
+# Each writable field's rule, in the order errors are reported; a rule takes (value, country),
+# though only the phone's needs the country.
 _RULES: dict[str, Callable[[object, str], object]] = {
     "name": _name,
     "phone": _phone,
