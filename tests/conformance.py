@@ -1217,7 +1217,6 @@ class _RepositoryMachine(RuleBasedStateMachine):
 DEFAULT_SETTINGS = hypothesis.settings(
     max_examples=50,
     stateful_step_count=25,
-    deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
 

@@ -358,13 +358,13 @@ def read_or_refuse(filename: str, data: bytes) -> None:
         assert all(isinstance(cell, str) and cell == cell.strip() for cell in row.cells)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.binary(max_size=2048), extension=st.sampled_from(EXTENSIONS))
 def test_arbitrary_bytes_raise_nothing_but_unreadable_file(data: bytes, extension: str) -> None:
     read_or_refuse(f"contactos{extension}", data)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
 @given(
     prefix=st.sampled_from(
         [b"PK\x03\x04", b"BEGIN:VCARD\r\n", b"\xef\xbb\xbf", b"sep=;\n", b'"', b"name,phone\n"]
@@ -378,7 +378,7 @@ def test_arbitrary_bytes_after_a_telling_start_raise_nothing_but_unreadable_file
     read_or_refuse(f"contactos{extension}", prefix + data)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_a_damaged_workbook_raises_nothing_but_unreadable_file(data: st.DataObject) -> None:
     damaged = bytearray(XLSX_BYTES)

@@ -225,7 +225,7 @@ _CELL_TEXT = st.text(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(
     rows=st.lists(st.lists(_CELL_TEXT, min_size=3, max_size=3), min_size=1, max_size=6),
     delimiter=st.sampled_from([",", ";", "\t"]),

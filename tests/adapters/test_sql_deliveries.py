@@ -415,7 +415,6 @@ def test_generated_snapshots_are_the_cores_recipients(
 
     @settings(
         max_examples=25 if dialect == "sqlite" else 8,
-        deadline=None,
         suppress_health_check=[HealthCheck.too_slow],
         database=None,
     )

@@ -140,7 +140,6 @@ _operations = st.lists(
 @pytest.mark.parametrize("window_seconds", [1, 60])
 @settings(
     max_examples=25,
-    deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )

@@ -24,7 +24,6 @@ from tests.conformance import RowCounts, run_repository_conformance
 SETTINGS = settings(
     max_examples=40,
     stateful_step_count=20,
-    deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
     # Shrinking costs a few minutes per failure on PostgreSQL: one at a time is enough.
     report_multiple_bugs=False,

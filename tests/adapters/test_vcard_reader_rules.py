@@ -289,7 +289,7 @@ _LINES = st.sampled_from(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300)
 @given(st.lists(st.one_of(_LINES, st.text(max_size=20)), max_size=30))
 def test_any_vcard_like_text_reads_or_is_refused(lines: list[str]) -> None:
     data = ("BEGIN:VCARD\r\n" + "\r\n".join(lines)).encode("utf-8", "surrogatepass")

@@ -217,7 +217,7 @@ def test_a_password_over_72_bytes_is_just_invalid_credentials(world: World) -> N
 _TEXT = st.text(max_size=90)
 
 
-@settings(deadline=None, max_examples=60)
+@settings(max_examples=60)
 @given(email=st.one_of(st.just(EMAIL), st.just(" ANA@example.com"), _TEXT), password=_TEXT)
 def test_login_either_succeeds_exactly_or_is_unauthenticated(email: str, password: str) -> None:
     world = World()

@@ -642,7 +642,6 @@ _BODIES = st.fixed_dictionaries(
 )
 
 
-@settings(deadline=None)
 @given(_BODIES)
 def test_validation_never_raises_anything_but_validation_failed(body: dict[str, object]) -> None:
     draft = outcome(lambda: validate_campaign(body, now=NOW))
@@ -656,7 +655,6 @@ def test_validation_never_raises_anything_but_validation_failed(body: dict[str, 
     assert draft.scheduled_at is None or draft.scheduled_at > NOW
 
 
-@settings(deadline=None)
 @given(_BODIES)
 def test_partial_writes_never_raise_anything_but_validation_failed(
     changes: dict[str, object],
@@ -709,7 +707,6 @@ def valid_bodies(draw: st.DrawFn) -> dict[str, object]:
     return body
 
 
-@settings(deadline=None)
 @given(valid_bodies(), st.datetimes(timezones=st.just(UTC)))
 def test_valid_drafts_round_trip_through_a_partial_write(
     body: dict[str, object], later: datetime

@@ -225,5 +225,5 @@ class CampaignLifecycle(RuleBasedStateMachine):
 def test_random_lives_follow_the_contract() -> None:
     run_state_machine_as_test(
         CampaignLifecycle,
-        settings=settings(max_examples=100, stateful_step_count=25, deadline=None),
+        settings=settings(max_examples=100, stateful_step_count=25),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from nexus_core.domain.contact_files import SourceRow, UnreadableFile
@@ -300,7 +300,6 @@ _CELL = st.one_of(
 )
 
 
-@settings(deadline=None)
 @given(st.lists(_CELL, max_size=9), st.sampled_from(["ES", "US", "XX", ""]))
 def test_any_row_is_a_contact_a_problem_or_blank(cells: list[str], country: str) -> None:
     outcome = read_row(SourceRow(9, tuple(cells)), EXPORT, country, ("import",))
@@ -322,7 +321,6 @@ _REPEATED_CELL = st.one_of(
 )
 
 
-@settings(deadline=None)
 @given(_REPEATED_CELL, _REPEATED_CELL, _REPEATED_CELL)
 def test_a_row_reads_the_same_every_time_its_cells_repeat(
     status: str, tags: str, opted_out: str

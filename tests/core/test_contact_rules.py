@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from nexus_core.domain.contacts import (
@@ -378,7 +378,6 @@ def spanish_mobile_spellings(draw: st.DrawFn) -> tuple[str, list[str]]:
     return "+34" + digits, spellings
 
 
-@settings(deadline=None)
 @given(spanish_mobile_spellings())
 def test_spellings_of_one_number_give_one_e164(number: tuple[str, list[str]]) -> None:
     expected, spellings = number
@@ -389,7 +388,6 @@ def test_spellings_of_one_number_give_one_e164(number: tuple[str, list[str]]) ->
 _REGIONS = st.sampled_from(["ES", "FR", "GB", "US", "MX", "AR", "DE", "XX", ""])
 
 
-@settings(deadline=None)
 @given(st.text(alphabet="0123456789 +-.()", max_size=20), _REGIONS, _REGIONS)
 def test_phone_normalisation_is_idempotent(raw: str, country: str, other: str) -> None:
     try:
@@ -414,7 +412,6 @@ _JSON = st.recursive(
 )
 
 
-@settings(deadline=None)
 @given(
     st.text(),
     st.one_of(st.text(), st.text(alphabet="0123456789 +-.()", max_size=20)),
@@ -449,7 +446,6 @@ def test_validate_contact_never_raises_anything_but_validation_failed(
     assert len(draft.tags) <= TAGS_MAX
 
 
-@settings(deadline=None)
 @given(st.dictionaries(st.sampled_from([*sorted(CONTACT_FIELDS), "id"]), _JSON, max_size=8))
 def test_partial_writes_never_raise_anything_but_validation_failed(
     changes: dict[str, object],

@@ -155,25 +155,25 @@ _PHONEISH = st.text(alphabet="0123456789 +-.()/xX#*,;~\t", max_size=30)
 _ANY_REGION = st.sampled_from(_REGIONS) | st.sampled_from(_ODD_REGIONS) | st.text(max_size=3)
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=600)
 @given(_written_numbers())
 def test_typed_numbers_read_exactly_as_phonenumbers_reads_them(written: tuple[str, str]) -> None:
     _assert_exact(*written)
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=500)
 @given(_DIGIT_STRINGS, st.sampled_from(_REGIONS))
 def test_digit_strings_read_exactly_as_phonenumbers_reads_them(text: str, region: str) -> None:
     _assert_exact(text, region)
 
 
-@settings(max_examples=250, deadline=None)
+@settings(max_examples=250)
 @given(_DIGIT_STRINGS.flatmap(_respaced), st.sampled_from(_REGIONS))
 def test_spaced_digit_strings_read_exactly(text: str, region: str) -> None:
     _assert_exact(text, region)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300)
 @given(st.text(max_size=40) | _PHONEISH, _ANY_REGION)
 def test_any_text_reads_exactly_as_phonenumbers_reads_it(text: str, region: str) -> None:
     _assert_exact(text, region)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import phonenumbers
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from nexus_core.domain.phones import is_known_region, to_e164
@@ -94,7 +94,6 @@ def written_numbers(draw: st.DrawFn) -> tuple[str, str, str]:
     return padding + text + padding, region, expected
 
 
-@settings(deadline=None)
 @given(written_numbers(), st.sampled_from(_REGIONS))
 def test_output_is_e164_and_idempotent(written: tuple[str, str, str], other_region: str) -> None:
     raw, region, expected = written
@@ -110,7 +109,6 @@ _PHONEISH = st.text(alphabet="0123456789 +-.()/xX#*", max_size=30)
 _COUNTRIES = st.one_of(st.sampled_from(_REGIONS), st.text(max_size=4))
 
 
-@settings(deadline=None)
 @given(st.one_of(st.text(), _PHONEISH), _COUNTRIES)
 def test_never_raises_anything_but_validation_failed(raw: str, country: str) -> None:
     try:

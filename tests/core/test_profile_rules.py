@@ -121,7 +121,6 @@ def change_sets(draw: st.DrawFn) -> tuple[dict[str, Any], set[str], set[str]]:
     return dict(draw(st.permutations(items))), valid, invalid
 
 
-@settings(deadline=None)
 @given(change_sets())
 def test_applies_every_valid_field_or_nothing(
     body: tuple[dict[str, Any], set[str], set[str]],

@@ -89,7 +89,7 @@ def bodies(draw: st.DrawFn) -> dict[str, Any]:
     return {name: draw(_FIELD_VALUES[name]) for name in names}
 
 
-@settings(deadline=None, max_examples=60)
+@settings(max_examples=60)
 @given(bodies())
 def test_stored_user_is_either_the_result_or_untouched(changes: dict[str, Any]) -> None:
     ports, store, _, user = make_world()

@@ -247,7 +247,7 @@ _RECEIPTS = st.lists(
 )
 
 
-@settings(deadline=None, max_examples=60)
+@settings(max_examples=60)
 @given(st.lists(_RECEIPTS, min_size=1, max_size=3))
 def test_any_calls_end_as_the_rules_say_and_the_counters_add_up(
     calls: list[list[tuple[str, str, int]]],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from nexus_core.domain.users import validate_registration
@@ -49,7 +49,6 @@ def test_every_bad_field_is_reported_at_once() -> None:
     assert reported == {(name, code) for name, (_, code) in _BAD.items()}
 
 
-@settings(deadline=None)
 @given(st.sets(st.sampled_from(sorted(_BAD))))
 def test_exactly_the_bad_fields_are_reported(bad: set[str]) -> None:
     fields = {name: (_BAD[name][0] if name in bad else value) for name, value in _GOOD.items()}

@@ -10,7 +10,6 @@ from tests.conformance import RowCounts, run_repository_conformance
 SETTINGS = settings(
     max_examples=100,
     stateful_step_count=30,
-    deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
 
