@@ -17,8 +17,9 @@ for each of these schemas, each on a fresh database built by the real migrations
 
 Rows are made in memory first (``bench/contacts_search.py``'s contacts) and written through
 ``ContactRepository.import_batch`` in batches of 1,000 in one transaction, exactly as an import
-writes them. Variants run interleaved, round after round, so a machine that slows down or
-speeds up during the run moves them alike; the best and the median of each are printed.
+writes them (``contacts_search.write_one_import``). Variants run interleaved, round after
+round, so a machine that slows down or speeds up during the run moves them alike; the best
+and the median of each are printed.
 Compare with ``python bench/run.py --reference --scenarios import`` run at the same time:
 the reference's whole import against this floor of ours.
 """
@@ -27,11 +28,10 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from contacts_search import BATCH, database, rows
+from contacts_search import database, rows, write_one_import
 from cryptography.fernet import Fernet
 from sqlalchemy import Connection
 
@@ -90,12 +90,7 @@ def write_once(
                 owner = Registration("floor@example.com", "Floor", None, None)
                 user = uow.users.add(owner, "h", now)
                 uow.commit()
-            started = time.perf_counter()
-            with uow_factory(write=True) as uow:
-                for start in range(0, len(seed), BATCH):
-                    uow.contacts.import_batch(user.id, seed[start : start + BATCH], "skip", now)
-                uow.commit()
-            return time.perf_counter() - started
+            return write_one_import(uow_factory, user.id, seed, now)
         finally:
             engine.dispose()
 
